@@ -1,0 +1,153 @@
+/*
+ * qemu-modules-extra register tables.
+ *
+ * A device describes its registers once, as a table of QmeReg entries
+ * (normally generated from a <device>.regs.toml file by
+ * protocol/regtable-gen.py), and gets read/write semantics from this
+ * engine.  The engine knows nothing about QEMU: the same table backs an
+ * in-QEMU model (see qme/regtable-qemu.h), an external device server and
+ * the unit tests.
+ *
+ * Copyright (c) 2026 qemu-modules-extra developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef QME_REGTABLE_H
+#define QME_REGTABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum QmeRegAccess {
+    QME_REG_RW,     /* read/write */
+    QME_REG_RO,     /* read-only: a write changes nothing and is reported */
+    QME_REG_WO,     /* write-only: a read returns 0 and is reported */
+    QME_REG_W1C,    /* write 1 to clear: written 1 bits are cleared */
+    QME_REG_W1S,    /* write 1 to set: written 1 bits are set */
+    QME_REG_RC,     /* read to clear: a read returns the value, then zeroes it */
+} QmeRegAccess;
+
+/* Register flags. */
+enum {
+    /* Only accesses of exactly the register's size are accepted. */
+    QME_REGF_NO_PARTIAL = 1u << 0,
+};
+
+typedef struct QmeRegField {
+    const char *name;
+    uint8_t shift;
+    uint8_t width;
+    const char *doc;
+} QmeRegField;
+
+typedef struct QmeRegBlock QmeRegBlock;
+typedef struct QmeReg QmeReg;
+
+/*
+ * Side-effect hooks.  All are optional.
+ *
+ * read:       called on a guest read after access rules; returns the value
+ *             the guest sees (the stored value is passed in).  Use it for
+ *             registers computed on the fly.
+ * pre_write:  called with the value the access rules are about to store;
+ *             returns the value actually stored (may veto or adjust bits).
+ * post_write: called after the new value is stored, with the old value,
+ *             for side effects (doorbells, starting DMA, raising IRQs).
+ */
+typedef uint64_t (*QmeRegReadHook)(QmeRegBlock *blk, const QmeReg *reg,
+                                   uint64_t value);
+typedef uint64_t (*QmeRegPreWriteHook)(QmeRegBlock *blk, const QmeReg *reg,
+                                       uint64_t value);
+typedef void (*QmeRegPostWriteHook)(QmeRegBlock *blk, const QmeReg *reg,
+                                    uint64_t old_value, uint64_t new_value);
+
+struct QmeReg {
+    const char *name;
+    uint32_t offset;        /* byte offset in the block, aligned to size */
+    uint8_t size;           /* bytes: 1, 2, 4 or 8 */
+    uint8_t flags;          /* QME_REGF_* */
+    QmeRegAccess access;
+    uint64_t reset;         /* value after qme_regblock_reset() */
+    uint64_t writable;      /* bits a guest write may change (or clear/set) */
+    uint64_t reserved;      /* bits that read as 0; writing 1 is reported */
+    QmeRegReadHook read;
+    QmeRegPreWriteHook pre_write;
+    QmeRegPostWriteHook post_write;
+    const char *doc;
+    const QmeRegField *fields;
+    unsigned nfields;
+};
+
+/*
+ * Result of one guest access.  Anything but QME_REG_OK is something the
+ * caller should report (QEMU glue: LOG_GUEST_ERROR).  The result of the
+ * access is always defined: a refused read yields 0, a refused write
+ * changes nothing.  QME_REG_RESERVED_BITS is the one status where the
+ * access still took effect (with the reserved bits dropped).
+ */
+typedef enum QmeRegStatus {
+    QME_REG_OK = 0,
+    QME_REG_UNMAPPED,       /* no register at that offset */
+    QME_REG_BAD_SIZE,       /* size not allowed, crosses a register, unaligned */
+    QME_REG_READ_ONLY,      /* write to an RO register */
+    QME_REG_WRITE_ONLY,     /* read of a WO register */
+    QME_REG_RESERVED_BITS,  /* write set reserved bits (applied without them) */
+} QmeRegStatus;
+
+struct QmeRegBlock {
+    const QmeReg *regs;     /* sorted by offset, non-overlapping */
+    unsigned nregs;
+    uint64_t *values;       /* nregs values, owned by the device state */
+    void *opaque;           /* the device, for hooks */
+};
+
+/*
+ * Check the table (sorted, aligned, no overlap, valid sizes, reset value
+ * within the register) and bind it to @values.  Returns 0, or -1 with a
+ * message in @err.  Does not reset the values.
+ */
+int qme_regblock_init(QmeRegBlock *blk, const QmeReg *regs, unsigned nregs,
+                      uint64_t *values, void *opaque,
+                      char *err, size_t errlen);
+
+/* Load every register's reset value.  No hooks run. */
+void qme_regblock_reset(QmeRegBlock *blk);
+
+/* The register containing byte @addr, or NULL. */
+const QmeReg *qme_regblock_find(const QmeRegBlock *blk, uint64_t addr);
+
+/* Guest accesses: apply access rules and run hooks. */
+QmeRegStatus qme_regblock_read(QmeRegBlock *blk, uint64_t addr,
+                               unsigned size, uint64_t *value);
+QmeRegStatus qme_regblock_write(QmeRegBlock *blk, uint64_t addr,
+                                unsigned size, uint64_t value);
+
+/* Device-side access by table index: no access rules, no hooks. */
+static inline uint64_t qme_reg_get(const QmeRegBlock *blk, unsigned idx)
+{
+    return blk->values[idx];
+}
+
+static inline void qme_reg_set(QmeRegBlock *blk, unsigned idx, uint64_t v)
+{
+    blk->values[idx] = v;
+}
+
+/* Index of @reg in its block's table. */
+static inline unsigned qme_reg_index(const QmeRegBlock *blk, const QmeReg *reg)
+{
+    return (unsigned)(reg - blk->regs);
+}
+
+const char *qme_reg_status_str(QmeRegStatus status);
+const char *qme_reg_access_str(QmeRegAccess access);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QME_REGTABLE_H */

@@ -1,0 +1,220 @@
+/*
+ * qemu-modules-extra loader.
+ *
+ * Stock QEMU discovers modules only through a table compiled into the
+ * binary, so it never finds an out-of-tree device.  This object is put in
+ * LD_PRELOAD; before QEMU's main() runs, its constructor opens every
+ * module found in $QME_MODULE_PATH, whose own constructors then register
+ * their QOM types exactly as built-in devices do.
+ *
+ * LD_PRELOAD reaches every process of the environment, so the loader
+ * references no QEMU symbol and does nothing unless the process is a QEMU
+ * system emulator.  Nothing in QEMU checks that a module matches the
+ * binary, so the loader does: each module carries the GNU build-id of the
+ * QEMU it was compiled for (section .qme_build, see qme-stamp.c), and a
+ * module whose build-id differs from the running binary's is refused with
+ * one line and never opened.
+ *
+ * Copyright (c) 2026 qemu-modules-extra developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qme-stamp.h"
+
+#define LOG_PREFIX "qemu-modules-extra: "
+
+/*
+ * Copy the contents of section @name of ELF file @path into @buf (at most
+ * @len bytes, NUL-terminated).  Returns the section size, or -1 if the
+ * file is not a readable ELF64 object or has no such section.
+ */
+static long elf_read_section(const char *path, const char *name,
+                             char *buf, size_t len)
+{
+    Elf64_Ehdr eh;
+    Elf64_Shdr sh, strsh;
+    long ret = -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        return -1;
+    }
+    if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+        memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shstrndx >= eh.e_shnum ||
+        pread(fd, &strsh, sizeof(strsh),
+              eh.e_shoff + (off_t)eh.e_shstrndx * sizeof(Elf64_Shdr)) !=
+            sizeof(strsh)) {
+        goto out;
+    }
+    for (unsigned i = 0; i < eh.e_shnum; i++) {
+        char sname[64];
+        ssize_t n;
+
+        if (pread(fd, &sh, sizeof(sh),
+                  eh.e_shoff + (off_t)i * sizeof(Elf64_Shdr)) != sizeof(sh)) {
+            goto out;
+        }
+        n = pread(fd, sname, sizeof(sname) - 1, strsh.sh_offset + sh.sh_name);
+        if (n <= 0) {
+            continue;
+        }
+        sname[n] = '\0';
+        if (strcmp(sname, name) != 0) {
+            continue;
+        }
+        n = pread(fd, buf, len - 1 < sh.sh_size ? len - 1 : sh.sh_size,
+                  sh.sh_offset);
+        if (n < 0) {
+            goto out;
+        }
+        buf[n] = '\0';
+        ret = (long)sh.sh_size;
+        goto out;
+    }
+out:
+    close(fd);
+    return ret;
+}
+
+/* Hex GNU build-id of ELF file @path into @hex, or -1. */
+static int elf_build_id(const char *path, char *hex, size_t len)
+{
+    char note[256];
+    long size = elf_read_section(path, ".note.gnu.build-id", note,
+                                 sizeof(note));
+    const Elf64_Nhdr *nh = (const Elf64_Nhdr *)note;
+    const unsigned char *desc;
+
+    if (size < (long)sizeof(*nh) || nh->n_type != NT_GNU_BUILD_ID ||
+        sizeof(*nh) + ((nh->n_namesz + 3) & ~3u) + nh->n_descsz >
+            (size_t)size || nh->n_descsz * 2 + 1 > len) {
+        return -1;
+    }
+    desc = (const unsigned char *)note + sizeof(*nh) +
+           ((nh->n_namesz + 3) & ~3u);
+    for (unsigned i = 0; i < nh->n_descsz; i++) {
+        sprintf(hex + 2 * i, "%02x", desc[i]);
+    }
+    return 0;
+}
+
+/* The value of "key=" in a stamp string, copied into @out. */
+static void stamp_field(const char *stamp, const char *key,
+                        char *out, size_t len)
+{
+    size_t klen = strlen(key);
+    const char *p = stamp;
+
+    out[0] = '\0';
+    while ((p = strstr(p, key)) != NULL) {
+        if ((p == stamp || p[-1] == ';') && p[klen] == '=') {
+            size_t n = strcspn(p + klen + 1, ";");
+
+            if (n >= len) {
+                n = len - 1;
+            }
+            memcpy(out, p + klen + 1, n);
+            out[n] = '\0';
+            return;
+        }
+        p += klen;
+    }
+}
+
+static int is_module_file(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+
+    return n > 3 && strcmp(d->d_name + n - 3, ".so") == 0;
+}
+
+static void load_dir(const char *dir, const char *exe, const char *exe_id,
+                     int verbose)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, is_module_file, alphasort);
+
+    if (n < 0) {
+        if (verbose) {
+            fprintf(stderr, LOG_PREFIX "cannot read module folder %s\n", dir);
+        }
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        char path[PATH_MAX], stamp[QME_STAMP_SIZE];
+        char id[80], version[80];
+
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+        free(names[i]);
+        /* Libraries beside the modules carry no stamp: not ours to open. */
+        if (elf_read_section(path, QME_STAMP_SECTION, stamp,
+                             sizeof(stamp)) < 0) {
+            continue;
+        }
+        stamp_field(stamp, "build-id", id, sizeof(id));
+        stamp_field(stamp, "qemu", version, sizeof(version));
+        if (strcmp(id, exe_id) != 0) {
+            fprintf(stderr, LOG_PREFIX "refusing %s: built for QEMU %s "
+                    "(build-id %s), but %s is build-id %s; rebuild it "
+                    "against this QEMU (ci/make-sdk.sh, then meson "
+                    "compile)\n", path, version, id, exe, exe_id);
+            continue;
+        }
+        if (!dlopen(path, RTLD_NOW | RTLD_LOCAL)) {
+            fprintf(stderr, LOG_PREFIX "cannot load %s: %s\n", path,
+                    dlerror());
+        } else if (verbose) {
+            fprintf(stderr, LOG_PREFIX "loaded %s\n", path);
+        }
+    }
+    free(names);
+}
+
+static void __attribute__((constructor)) qme_loader_init(void)
+{
+    const char *path = getenv("QME_MODULE_PATH");
+    const char *base;
+    char exe[PATH_MAX], exe_id[80];
+    ssize_t n;
+    int verbose;
+
+    if (!path || !*path) {
+        return;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) {
+        return;
+    }
+    exe[n] = '\0';
+    base = strrchr(exe, '/');
+    base = base ? base + 1 : exe;
+    if (strncmp(base, "qemu-system-", 12) != 0) {
+        return;
+    }
+    verbose = getenv("QME_LOADER_VERBOSE") != NULL;
+    if (elf_build_id(exe, exe_id, sizeof(exe_id)) < 0) {
+        fprintf(stderr, LOG_PREFIX "%s has no GNU build-id; "
+                "loading no modules\n", exe);
+        return;
+    }
+
+    char *dirs = strdup(path), *save = NULL;
+
+    for (char *dir = strtok_r(dirs, ":", &save); dir;
+         dir = strtok_r(NULL, ":", &save)) {
+        load_dir(dir, exe, exe_id, verbose);
+    }
+    free(dirs);
+}

@@ -1,0 +1,14 @@
+/*
+ * The build stamp every module carries: which QEMU build it was compiled
+ * for.  The loader reads it from the file before opening the module.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef QME_STAMP_H
+#define QME_STAMP_H
+
+#define QME_STAMP_SECTION ".qme_build"
+/* Fixed size, so a stamp can be rewritten in place (objcopy) by tests. */
+#define QME_STAMP_SIZE 256
+
+#endif

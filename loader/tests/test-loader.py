@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+# Loader and launcher tests (TAP): the stock binary sees our devices, the
+# preload is inert elsewhere, a module for another QEMU build is refused,
+# and an installed tree works with nothing from the build tree.
+#
+#   test-loader.py BUILDDIR
+# Env: QME_QEMU, QME_LOADER, QME_MODULE_PATH (set by meson test).
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+build = os.path.abspath(sys.argv[1])
+qemu = os.environ.get('QME_QEMU', '/usr/bin/qemu-system-aarch64')
+loader = os.environ['QME_LOADER']
+modpath = os.environ['QME_MODULE_PATH']
+devices = ['mypci_minimal']
+QEMU_ARGS = ['-M', 'virt', '-display', 'none', '-nodefaults', '-nic', 'none']
+
+results = []
+
+
+def check(ok, name, detail=''):
+    results.append(ok)
+    print(f"{'ok' if ok else 'not ok'} {len(results)} - {name}")
+    if not ok and detail:
+        for line in str(detail).splitlines()[-20:]:
+            print(f'# {line}')
+
+
+def run(cmd, env_extra=None, preload=True, timeout=30, input=None):
+    env = dict(os.environ)
+    env.pop('LD_PRELOAD', None)
+    env.pop('QME_MODULE_PATH', None)
+    if preload:
+        env['LD_PRELOAD'] = loader
+        env['QME_MODULE_PATH'] = modpath
+    env.update(env_extra or {})
+    return subprocess.run(cmd, env=env, capture_output=True, text=True,
+                          timeout=timeout, input=input)
+
+
+# 1. The stock binary lists and describes our devices.
+out = run([qemu, '-M', 'virt', '-device', 'help'])
+for d in devices:
+    line = [l for l in out.stdout.splitlines() if f'name "{d}"' in l]
+    check(len(line) == 1 and 'desc "' in line[0], f'-device help lists {d}',
+          out.stdout + out.stderr)
+out = run([qemu, '-M', 'virt', '-device', 'mypci_minimal,help'])
+check(out.returncode == 0 and 'mypci_minimal options:' in out.stdout,
+      '-device mypci_minimal,help lists its properties', out.stdout + out.stderr)
+
+# 2. -device works, and a bad property gets QEMU's own error.
+out = run([qemu] + QEMU_ARGS + ['-device', 'mypci_minimal', '-S',
+                                '-monitor', 'stdio'],
+          input='info pci\nquit\n')
+check(out.returncode == 0 and 'PCI device 1af4:1234' in out.stdout,
+      '-device mypci_minimal appears in info pci', out.stdout + out.stderr)
+out = run([qemu] + QEMU_ARGS + ['-device', 'mypci_minimal,nosuchprop=1'])
+check(out.returncode == 1 and
+      "Property 'mypci_minimal.nosuchprop' not found" in out.stderr,
+      'unknown property: QEMU\'s own error', out.stderr)
+
+# 3. The preload does nothing in other processes.
+for cmd in (['ls', '/'], ['python3', '-c', 'print(1)'],
+            ['qemu-img', '--version']):
+    if not shutil.which(cmd[0]):
+        check(False, f'{cmd[0]} present', f'{cmd[0]} not installed')
+        continue
+    a = run(cmd, preload=False)
+    b = run(cmd, preload=True,
+            env_extra={'QME_LOADER_VERBOSE': '1'})
+    check((a.returncode, a.stdout, a.stderr) ==
+          (b.returncode, b.stdout, b.stderr),
+          f'preload is inert in {cmd[0]}', f'{a!r}\n{b!r}')
+
+# 4. A module compiled for another QEMU build is refused, never loaded.
+with tempfile.TemporaryDirectory() as tmp:
+    stamp = os.path.join(tmp, 'stamp')
+    fake_id = '0123456789abcdef0123456789abcdef01234567'
+    with open(stamp, 'wb') as f:
+        f.write(f'build-id={fake_id};qemu=7.2.99;package=1:7.2+fake'
+                .encode().ljust(256, b'\0'))
+    src = next(os.path.join(d, 'mypci_minimal.so')
+               for d in modpath.split(':')
+               if os.path.exists(os.path.join(d, 'mypci_minimal.so')))
+    fake = os.path.join(tmp, 'mypci_minimal.so')
+    subprocess.run(['objcopy', '--update-section', f'.qme_build={stamp}',
+                    src, fake], check=True)
+    out = run([qemu] + QEMU_ARGS + ['-device', 'mypci_minimal'],
+              env_extra={'QME_MODULE_PATH': tmp})
+    refusals = [l for l in out.stderr.splitlines() if 'refusing' in l]
+    real_id = subprocess.run([os.path.join(os.path.dirname(__file__), '..', '..',
+                                           'ci', 'qemu-identity'),
+                              '--get', 'build_id', qemu],
+                             capture_output=True, text=True).stdout.strip()
+    check(len(refusals) == 1 and fake_id in refusals[0] and
+          real_id in refusals[0] and '7.2.99' in refusals[0],
+          'mismatched module refused with one line naming both builds',
+          out.stderr)
+    check(out.returncode == 1 and
+          "'mypci_minimal' is not a valid device model name" in out.stderr,
+          '-device of a refused module fails cleanly', out.stderr)
+
+# 5. meson install to a staged prefix: the installed launcher alone works.
+with tempfile.TemporaryDirectory() as dest:
+    inst = subprocess.run(['meson', 'install', '-C', build, '--no-rebuild',
+                           '--quiet', '--destdir', dest],
+                          capture_output=True, text=True)
+    check(inst.returncode == 0, 'meson install --destdir', inst.stderr)
+    launchers = [os.path.join(r, f) for r, _, fs in os.walk(dest)
+                 for f in fs if f == 'qemu-extra']
+    check(len(launchers) == 1, 'launcher installed', launchers)
+    if launchers:
+        env = {'QME_MODULE_PATH': ''}
+        out = run([launchers[0], '-M', 'virt', '-device', 'help'],
+                  preload=False, env_extra=env)
+        check(all(f'name "{d}"' in out.stdout for d in devices),
+              'installed launcher lists every device', out.stdout + out.stderr)
+        out = run([launchers[0], qemu] + QEMU_ARGS +
+                  ['-device', 'mypci_minimal', '-S', '-monitor', 'stdio'],
+                  preload=False, env_extra=env, input='info pci\nquit\n')
+        check(out.returncode == 0 and 'PCI device 1af4:1234' in out.stdout,
+              'installed launcher runs -device mypci_minimal',
+              out.stdout + out.stderr)
+
+print(f'1..{len(results)}')
+sys.exit(0 if all(results) else 1)

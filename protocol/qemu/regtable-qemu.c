@@ -1,0 +1,112 @@
+/*
+ * QEMU glue for the register tables: see include/qme/regtable-qemu.h.
+ *
+ * Copyright (c) 2026 qemu-modules-extra developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/log.h"
+#include "qme/regtable-qemu.h"
+#include "trace-qme_regs.h"
+
+static const char *reg_name(QmeMmioRegs *regs, hwaddr addr)
+{
+    const QmeReg *reg = qme_regblock_find(&regs->blk, addr);
+
+    return reg ? reg->name : "unmapped";
+}
+
+static void report(QmeMmioRegs *regs, const char *what, hwaddr addr,
+                   unsigned size, uint64_t value, QmeRegStatus status)
+{
+    qemu_log_mask(LOG_GUEST_ERROR,
+                  "%s: %s of %u byte(s) at 0x%" HWADDR_PRIx
+                  " (%s, value 0x%" PRIx64 "): %s\n",
+                  regs->name, what, size, addr, reg_name(regs, addr), value,
+                  qme_reg_status_str(status));
+}
+
+uint64_t qme_mmio_regs_read(QmeMmioRegs *regs, hwaddr addr, unsigned size)
+{
+    uint64_t value = 0;
+    QmeRegStatus status = qme_regblock_read(&regs->blk, addr, size, &value);
+
+    if (status != QME_REG_OK) {
+        report(regs, "read", addr, size, value, status);
+    }
+    if (trace_event_get_state_backends(TRACE_QME_REGS_READ)) {
+        trace_qme_regs_read(regs->name, addr, size, value,
+                            reg_name(regs, addr));
+    }
+    return value;
+}
+
+void qme_mmio_regs_write(QmeMmioRegs *regs, hwaddr addr, uint64_t value,
+                         unsigned size)
+{
+    QmeRegStatus status;
+
+    if (trace_event_get_state_backends(TRACE_QME_REGS_WRITE)) {
+        trace_qme_regs_write(regs->name, addr, size, value,
+                             reg_name(regs, addr));
+    }
+    status = qme_regblock_write(&regs->blk, addr, size, value);
+    if (status != QME_REG_OK) {
+        report(regs, "write", addr, size, value, status);
+    }
+}
+
+static uint64_t regs_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    return qme_mmio_regs_read(opaque, addr, size);
+}
+
+static void regs_mmio_write(void *opaque, hwaddr addr, uint64_t value,
+                            unsigned size)
+{
+    qme_mmio_regs_write(opaque, addr, value, size);
+}
+
+/*
+ * Every size and alignment reaches the engine, which decides: the memory
+ * core would otherwise turn a refused access into a bus error that takes
+ * down the guest, where a register block should log and go on.
+ */
+static const MemoryRegionOps regs_mmio_ops = {
+    .read = regs_mmio_read,
+    .write = regs_mmio_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+        .unaligned = true,
+    },
+    .impl = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+        .unaligned = true,
+    },
+};
+
+bool qme_mmio_regs_init(QmeMmioRegs *regs, Object *owner, const char *name,
+                        const QmeReg *table, unsigned nregs, uint64_t *values,
+                        uint64_t size, Error **errp)
+{
+    char err[160];
+
+    if (qme_regblock_init(&regs->blk, table, nregs, values, owner,
+                          err, sizeof(err)) < 0) {
+        error_setg(errp, "%s: bad register table: %s", name, err);
+        return false;
+    }
+    regs->name = name;
+    qme_regblock_reset(&regs->blk);
+    memory_region_init_io(&regs->mr, owner, &regs_mmio_ops, regs, name, size);
+    return true;
+}
+
+void qme_mmio_regs_reset(QmeMmioRegs *regs)
+{
+    qme_regblock_reset(&regs->blk);
+}

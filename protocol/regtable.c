@@ -1,0 +1,315 @@
+/*
+ * qemu-modules-extra register tables: access rules, reset and hooks.
+ *
+ * Pure C99 with no QEMU dependency, so that an external device server and
+ * the unit tests link exactly the code the QEMU model runs.  No global
+ * state and no allocation: all state lives in the QmeRegBlock the caller
+ * owns.
+ *
+ * Copyright (c) 2026 qemu-modules-extra developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qme/regtable.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+/* All bits of a @size-byte quantity, for size 1, 2, 4 or 8. */
+static uint64_t size_mask(unsigned size)
+{
+    return size >= 8 ? UINT64_MAX : (UINT64_C(1) << (size * 8)) - 1;
+}
+
+static bool size_valid(unsigned size)
+{
+    return size == 1 || size == 2 || size == 4 || size == 8;
+}
+
+static int init_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static const char *reg_name(const QmeReg *reg)
+{
+    return reg->name ? reg->name : "(unnamed)";
+}
+
+int qme_regblock_init(QmeRegBlock *blk, const QmeReg *regs, unsigned nregs,
+                      uint64_t *values, void *opaque,
+                      char *err, size_t errlen)
+{
+    unsigned i, f;
+
+    if (nregs && (!regs || !values)) {
+        return init_error(err, errlen, "register table or value array "
+                          "is NULL");
+    }
+
+    for (i = 0; i < nregs; i++) {
+        const QmeReg *r = &regs[i];
+        const char *n = reg_name(r);
+        uint64_t all;
+
+        if (!size_valid(r->size)) {
+            return init_error(err, errlen, "register %s (#%u): size %u is "
+                              "not 1, 2, 4 or 8", n, i, r->size);
+        }
+        all = size_mask(r->size);
+        if (r->offset % r->size) {
+            return init_error(err, errlen, "register %s (#%u): offset 0x%"
+                              PRIx32 " is not aligned to its size %u",
+                              n, i, r->offset, r->size);
+        }
+        if (i > 0) {
+            const QmeReg *p = &regs[i - 1];
+
+            if (r->offset < p->offset) {
+                return init_error(err, errlen, "register %s (#%u): offset "
+                                  "0x%" PRIx32 " is below that of "
+                                  "previous register %s: table not sorted",
+                                  n, i, r->offset, reg_name(p));
+            }
+            /* 64-bit sum: offsets near 4 GiB must not wrap. */
+            if ((uint64_t)p->offset + p->size > r->offset) {
+                return init_error(err, errlen, "register %s (#%u) at 0x%"
+                                  PRIx32 " overlaps register %s",
+                                  n, i, r->offset, reg_name(p));
+            }
+        }
+        if ((unsigned)r->access > QME_REG_RC) {
+            return init_error(err, errlen, "register %s (#%u): unknown "
+                              "access type %d", n, i, (int)r->access);
+        }
+        if (r->flags & ~QME_REGF_NO_PARTIAL) {
+            return init_error(err, errlen, "register %s (#%u): unknown "
+                              "flags 0x%x", n, i, r->flags);
+        }
+        if (r->reset & ~all) {
+            return init_error(err, errlen, "register %s (#%u): reset value "
+                              "does not fit in %u bytes", n, i, r->size);
+        }
+        if ((r->writable | r->reserved) & ~all) {
+            return init_error(err, errlen, "register %s (#%u): writable or "
+                              "reserved mask wider than %u bytes",
+                              n, i, r->size);
+        }
+        if (r->reset & r->reserved) {
+            return init_error(err, errlen, "register %s (#%u): reset value "
+                              "sets reserved bits", n, i);
+        }
+        if (r->writable & r->reserved) {
+            return init_error(err, errlen, "register %s (#%u): bits both "
+                              "writable and reserved", n, i);
+        }
+        if (r->nfields && !r->fields) {
+            return init_error(err, errlen, "register %s (#%u): nfields set "
+                              "but fields is NULL", n, i);
+        }
+        for (f = 0; f < r->nfields; f++) {
+            const QmeRegField *fld = &r->fields[f];
+
+            if (fld->width == 0 ||
+                (unsigned)fld->shift + fld->width > r->size * 8u) {
+                return init_error(err, errlen, "register %s (#%u): field %s "
+                                  "does not fit in the register", n, i,
+                                  fld->name ? fld->name : "(unnamed)");
+            }
+        }
+    }
+
+    blk->regs = regs;
+    blk->nregs = nregs;
+    blk->values = values;
+    blk->opaque = opaque;
+    return 0;
+}
+
+void qme_regblock_reset(QmeRegBlock *blk)
+{
+    unsigned i;
+
+    for (i = 0; i < blk->nregs; i++) {
+        blk->values[i] = blk->regs[i].reset;
+    }
+}
+
+const QmeReg *qme_regblock_find(const QmeRegBlock *blk, uint64_t addr)
+{
+    unsigned lo = 0, hi = blk->nregs;
+
+    /* Binary search: this runs on every MMIO access. */
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        const QmeReg *r = &blk->regs[mid];
+
+        if (addr < r->offset) {
+            hi = mid;
+        } else if (addr >= (uint64_t)r->offset + r->size) {
+            lo = mid + 1;
+        } else {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Common checks of a guest access.  On success returns QME_REG_OK with
+ * *@regp set and *@shift the bit position of the access in the register.
+ */
+static QmeRegStatus check_access(const QmeRegBlock *blk, uint64_t addr,
+                                 unsigned size, const QmeReg **regp,
+                                 unsigned *shift)
+{
+    const QmeReg *r;
+
+    if (!size_valid(size) || addr % size) {
+        return QME_REG_BAD_SIZE;
+    }
+    r = qme_regblock_find(blk, addr);
+    if (!r) {
+        return QME_REG_UNMAPPED;
+    }
+    if (addr + size > (uint64_t)r->offset + r->size) {
+        return QME_REG_BAD_SIZE;
+    }
+    if (size != r->size && (r->flags & QME_REGF_NO_PARTIAL)) {
+        return QME_REG_BAD_SIZE;
+    }
+    *regp = r;
+    *shift = (unsigned)(addr - r->offset) * 8;
+    return QME_REG_OK;
+}
+
+QmeRegStatus qme_regblock_read(QmeRegBlock *blk, uint64_t addr,
+                               unsigned size, uint64_t *value)
+{
+    const QmeReg *r = NULL;
+    unsigned shift = 0;
+    uint64_t lanes, v;
+    uint64_t *stored;
+    QmeRegStatus st;
+
+    *value = 0;
+    st = check_access(blk, addr, size, &r, &shift);
+    if (st != QME_REG_OK) {
+        return st;
+    }
+    if (r->access == QME_REG_WO) {
+        return QME_REG_WRITE_ONLY;
+    }
+
+    stored = &blk->values[qme_reg_index(blk, r)];
+    lanes = size_mask(size) << shift;
+    v = *stored & ~r->reserved;
+    if (r->access == QME_REG_RC) {
+        /*
+         * Only the bytes the guest actually saw are consumed.  Clearing
+         * before the hook lets a hook that re-raises events with
+         * qme_reg_set() keep them.
+         */
+        *stored &= ~lanes;
+    }
+    if (r->read) {
+        v = r->read(blk, r, v);
+    }
+    *value = (v & lanes) >> shift;
+    return QME_REG_OK;
+}
+
+QmeRegStatus qme_regblock_write(QmeRegBlock *blk, uint64_t addr,
+                                unsigned size, uint64_t value)
+{
+    const QmeReg *r = NULL;
+    unsigned shift = 0;
+    uint64_t lanes, w, wmask, old, new;
+    uint64_t *stored;
+    QmeRegStatus st;
+
+    st = check_access(blk, addr, size, &r, &shift);
+    if (st != QME_REG_OK) {
+        return st;
+    }
+    if (r->access == QME_REG_RO || r->access == QME_REG_RC) {
+        return QME_REG_READ_ONLY;
+    }
+
+    stored = &blk->values[qme_reg_index(blk, r)];
+    lanes = size_mask(size) << shift;
+    w = (value & size_mask(size)) << shift;
+    wmask = r->writable & lanes;
+    old = *stored;
+
+    switch (r->access) {
+    case QME_REG_W1C:
+        new = old & ~(w & wmask);
+        break;
+    case QME_REG_W1S:
+        new = old | (w & wmask);
+        break;
+    default:    /* RW, WO */
+        new = (old & ~wmask) | (w & wmask);
+        break;
+    }
+
+    if (r->pre_write) {
+        new = r->pre_write(blk, r, new);
+        /* Keep the invariant that values never hold bits outside the
+         * register or reserved bits, whatever the hook returns. */
+        new &= size_mask(r->size) & ~r->reserved;
+    }
+    *stored = new;
+    if (r->post_write) {
+        r->post_write(blk, r, old, new);
+    }
+
+    return (w & r->reserved) ? QME_REG_RESERVED_BITS : QME_REG_OK;
+}
+
+const char *qme_reg_status_str(QmeRegStatus status)
+{
+    switch (status) {
+    case QME_REG_OK:
+        return "ok";
+    case QME_REG_UNMAPPED:
+        return "unmapped offset";
+    case QME_REG_BAD_SIZE:
+        return "bad access size or alignment";
+    case QME_REG_READ_ONLY:
+        return "write to read-only register";
+    case QME_REG_WRITE_ONLY:
+        return "read of write-only register";
+    case QME_REG_RESERVED_BITS:
+        return "write sets reserved bits";
+    }
+    return "unknown status";
+}
+
+const char *qme_reg_access_str(QmeRegAccess access)
+{
+    switch (access) {
+    case QME_REG_RW:
+        return "rw";
+    case QME_REG_RO:
+        return "ro";
+    case QME_REG_WO:
+        return "wo";
+    case QME_REG_W1C:
+        return "w1c";
+    case QME_REG_W1S:
+        return "w1s";
+    case QME_REG_RC:
+        return "rc";
+    }
+    return "?";
+}
