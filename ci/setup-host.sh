@@ -16,7 +16,8 @@ packages="
     meson ninja-build pkg-config gcc make python3
     dpkg-dev flex bison libglib2.0-dev libpixman-1-dev libfdt-dev
     gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
-    device-tree-compiler cpio xz-utils
+    device-tree-compiler cpio xz-utils kmod
+    clang libclang-rt-14-dev
 "
 
 if [ "$(id -u)" -ne 0 ]; then

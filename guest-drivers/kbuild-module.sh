@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Cross-build one out-of-tree Linux module for the arm64 guest (meson helper).
+#
+# Usage: kbuild-module.sh KDIR WORKDIR OUTPUT.ko [HEADER...] -- SOURCE...
+#
+# HEADERs are generated headers the driver includes (register maps); their
+# directories go to kbuild as QME_REGS_INCLUDE, which the driver's Kbuild
+# file adds with 'ccflags-y += -I$(QME_REGS_INCLUDE)'.
+#
+# kbuild writes its objects next to the sources (M=), so the sources are
+# copied into WORKDIR (a build-directory folder), keeping their timestamps so
+# kbuild's own dependency tracking decides what to recompile.
+
+set -eu
+kdir=$1 work=$2 out=$3
+shift 3
+inc=
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+	d=$(cd "$(dirname "$1")" && pwd)
+	if [ -z "$inc" ]; then
+		inc=$d
+	else
+		inc="$inc -I$d"
+	fi
+	shift
+done
+[ "${1:-}" = -- ] && shift
+[ $# -gt 0 ] || { echo "kbuild-module: no sources" >&2; exit 2; }
+
+mkdir -p "$work"
+for src in "$@"; do
+	dst=$work/$(basename "$src")
+	cmp -s "$src" "$dst" 2>/dev/null || cp -p "$src" "$dst"
+done
+
+log=$work/kbuild.log
+rc=0
+make -s -C "$kdir" M="$(cd "$work" && pwd)" ARCH=arm64 \
+	CROSS_COMPILE="${CROSS_COMPILE:-aarch64-linux-gnu-}" \
+	QME_REGS_INCLUDE="${inc:-$work}" modules >"$log" 2>&1 || rc=$?
+grep -v -e '^Skipping BTF generation' "$log" >&2 || true
+[ $rc -eq 0 ] || { echo "kbuild-module: make failed ($rc) for $out" >&2; exit $rc; }
+ko=$work/$(basename "$out")
+[ -f "$ko" ] || { echo "kbuild-module: $ko was not built" >&2; exit 1; }
+cp "$ko" "$out"

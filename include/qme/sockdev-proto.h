@@ -1,0 +1,172 @@
+/*
+ * mmio-sockdev wire protocols: encoder and decoder.
+ *
+ * Two protocols run over one byte stream (TCP or UNIX socket) between QEMU
+ * (the client, which owns the guest) and a device server:
+ *
+ *  - "seed": the original five-field format, kept so existing servers work
+ *    unmodified ('R' addr32 size8 -> data[size]; 'W' addr32 size8 data).
+ *  - "v1": framed messages with an 8-byte header, request identifiers,
+ *    read errors, posted writes, interrupts, DMA and state save/restore.
+ *
+ * All integers are little-endian on the wire.  The full specification is
+ * devices/mmio-sockdev/PROTOCOL.md.
+ *
+ * The decoder trusts nothing: every length, size, padding byte and flag is
+ * checked, and a decoded message never points outside the input buffer.
+ * Context-dependent checks (address inside the window, DMA inside guest
+ * RAM, negotiated capabilities) are the receiver's job; helpers below.
+ * No global state, no allocation, no I/O: both QEMU and device servers (and
+ * the fuzz target) link this code.
+ *
+ * Copyright (c) 2026 qemu-modules-extra developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef QME_SOCKDEV_PROTO_H
+#define QME_SOCKDEV_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QME_SD_MAGIC            0x56445351u     /* "QSDV" as LE bytes */
+#define QME_SD_VERSION          1
+#define QME_SD_HDR_SIZE         8
+/* Largest DMA transfer, state blob or data part of any one message. */
+#define QME_SD_MAX_DATA         4096u
+/* Largest payload: a DMA_WRITE (16 fixed bytes + data). */
+#define QME_SD_MAX_PAYLOAD      (16u + QME_SD_MAX_DATA)
+#define QME_SD_MAX_MSG          (QME_SD_HDR_SIZE + QME_SD_MAX_PAYLOAD)
+/* Largest seed-protocol message: 'W' addr size data[8]. */
+#define QME_SD_SEED_MAX_MSG     14u
+
+/* Capabilities negotiated in HELLO / HELLO_REPLY. */
+#define QME_SD_CAP_IRQ          (1u << 0)   /* server may send IRQ */
+#define QME_SD_CAP_DMA          (1u << 1)   /* server may send DMA_READ/WRITE */
+#define QME_SD_CAP_STATE        (1u << 2)   /* server answers SAVE/RESTORE */
+#define QME_SD_CAP_ALL          0x7u
+
+/* Message types.  QEMU -> server: 0x01..0x3f; server -> QEMU: 0x80..0xbf. */
+typedef enum QmeSdType {
+    QME_SD_HELLO            = 0x01,
+    QME_SD_READ             = 0x02,
+    QME_SD_WRITE            = 0x03,
+    QME_SD_RESET            = 0x04,
+    QME_SD_SAVE             = 0x05,
+    QME_SD_RESTORE          = 0x06,
+    QME_SD_PING             = 0x07,
+    QME_SD_DMA_REPLY        = 0x21,
+
+    QME_SD_HELLO_REPLY      = 0x81,
+    QME_SD_READ_REPLY       = 0x82,
+    QME_SD_SAVE_REPLY       = 0x85,
+    QME_SD_RESTORE_REPLY    = 0x86,
+    QME_SD_PONG             = 0x87,
+    QME_SD_IRQ              = 0xa1,
+    QME_SD_DMA_READ         = 0xa2,
+    QME_SD_DMA_WRITE        = 0xa3,
+
+    /* Seed protocol (no header): the request byte is the type. */
+    QME_SD_SEED_READ        = 'R',
+    QME_SD_SEED_WRITE       = 'W',
+} QmeSdType;
+
+/* Status in READ_REPLY, SAVE_REPLY, RESTORE_REPLY, DMA_REPLY. */
+enum {
+    QME_SD_ST_OK = 0,
+    QME_SD_ST_ERROR = 1,        /* device error (read: guest sees ~0) */
+    QME_SD_ST_DENIED = 2,       /* DMA outside guest RAM / not enabled */
+};
+
+/* Decoder results.  Errors are negative and mean "reset the connection". */
+typedef enum QmeSdResult {
+    QME_SD_OK = 1,              /* one message decoded */
+    QME_SD_NEED_MORE = 0,       /* incomplete: read more bytes and retry */
+    QME_SD_E_TYPE = -1,         /* unknown type, or wrong direction */
+    QME_SD_E_LEN = -2,          /* payload length wrong for the type */
+    QME_SD_E_SIZE = -3,         /* access size not 1, 2, 4 or 8 */
+    QME_SD_E_PAD = -4,          /* non-zero flags or padding */
+    QME_SD_E_FIELD = -5,        /* field value out of range */
+} QmeSdResult;
+
+/* Who sent the bytes being decoded: selects the allowed types. */
+typedef enum QmeSdDir {
+    QME_SD_FROM_CLIENT = 0,     /* QEMU -> server */
+    QME_SD_FROM_SERVER = 1,     /* server -> QEMU */
+} QmeSdDir;
+
+/*
+ * One decoded (or to-be-encoded) message.  Only the fields of its type are
+ * meaningful.  @data points into the decoded buffer (or, for encoding, at
+ * the caller's bytes).
+ */
+typedef struct QmeSdMsg {
+    uint8_t type;
+    uint32_t id;
+    /* HELLO, HELLO_REPLY */
+    uint32_t magic;
+    uint16_t version;
+    uint16_t min_version;       /* HELLO only */
+    uint32_t window;
+    uint32_t caps;
+    /* READ, WRITE, seed R/W */
+    uint32_t addr;
+    uint8_t size;
+    uint64_t value;             /* WRITE, READ_REPLY, seed W */
+    /* *_REPLY */
+    uint32_t status;
+    /* IRQ */
+    uint16_t line;
+    uint8_t level;
+    /* DMA_READ, DMA_WRITE */
+    uint64_t dma_addr;
+    uint32_t dma_len;
+    /* DMA_WRITE, DMA_REPLY, SAVE_REPLY, RESTORE */
+    const uint8_t *data;
+    uint32_t data_len;
+} QmeSdMsg;
+
+/*
+ * v1: decode one message from @buf (@avail bytes).  On QME_SD_OK, *@msg is
+ * filled and *@consumed is its length; on NEED_MORE nothing is consumed.
+ * A header announcing more than QME_SD_MAX_PAYLOAD is an error at once
+ * (no waiting for bytes that would overflow a receive buffer).
+ */
+QmeSdResult qme_sd_decode(const uint8_t *buf, size_t avail, QmeSdDir dir,
+                          QmeSdMsg *msg, size_t *consumed);
+
+/* v1: encode @msg into @buf; returns its length, or 0 if invalid/too big. */
+size_t qme_sd_encode(uint8_t *buf, size_t cap, const QmeSdMsg *msg);
+
+/*
+ * Seed: decode a request (client -> server) from @buf.  The seed's read
+ * reply has no framing: it is exactly @size bytes, see
+ * qme_sd_seed_decode_value().
+ */
+QmeSdResult qme_sd_seed_decode(const uint8_t *buf, size_t avail,
+                               QmeSdMsg *msg, size_t *consumed);
+size_t qme_sd_seed_encode(uint8_t *buf, size_t cap, const QmeSdMsg *msg);
+/* @size bytes, little-endian, to a value (size 1, 2, 4 or 8). */
+uint64_t qme_sd_seed_decode_value(const uint8_t *buf, unsigned size);
+void qme_sd_seed_encode_value(uint8_t *buf, unsigned size, uint64_t value);
+
+/* Access of @size bytes at @addr lies in a window of @window bytes. */
+bool qme_sd_access_ok(uint32_t window, uint32_t addr, unsigned size);
+/* [@addr, @addr + @len) lies in [@base, @base + @span) (no overflow). */
+bool qme_sd_range_ok(uint64_t base, uint64_t span, uint64_t addr,
+                     uint64_t len);
+
+const char *qme_sd_result_str(QmeSdResult r);
+const char *qme_sd_type_str(uint8_t type);
+/* Type from its name ("READ", "seed-R", ...), or -1 (for test vectors). */
+int qme_sd_type_from_str(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QME_SOCKDEV_PROTO_H */

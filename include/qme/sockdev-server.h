@@ -1,0 +1,123 @@
+/*
+ * mmio-sockdev device-server library.
+ *
+ * A device server listens on a TCP or UNIX socket, accepts one QEMU at a
+ * time and answers its register accesses through a QmeSdServerOps table.
+ * The protocol (seed or v1, see PROTOCOL.md) is detected from the first
+ * byte the client sends, so one server serves both QEMU settings.
+ *
+ * The event loop is embeddable and poll()-based: either call
+ * qme_sd_server_run_once() in a loop, or merge the descriptors from
+ * qme_sd_server_pollfds() into your own poll() and hand the results to
+ * qme_sd_server_dispatch().  No global state; no threads; every byte from
+ * the wire is checked before use (a bad message closes the connection and
+ * the server waits for the next client).
+ *
+ * Copyright (c) 2026 qemu-modules-extra developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef QME_SOCKDEV_SERVER_H
+#define QME_SOCKDEV_SERVER_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "qme/regtable.h"
+#include "qme/sockdev-proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct QmeSdServer QmeSdServer;
+
+typedef enum QmeSdProto {
+    QME_SD_PROTO_NONE = 0,      /* no client, or protocol not yet known */
+    QME_SD_PROTO_SEED,
+    QME_SD_PROTO_V1,
+} QmeSdProto;
+
+/* Device behaviour; every hook is optional (NULL: read 0, write ignored). */
+typedef struct QmeSdServerOps {
+    /*
+     * Guest read of @size bytes at @addr (already checked to lie in the
+     * window, aligned).  Returns QME_SD_ST_OK or QME_SD_ST_ERROR.
+     */
+    uint32_t (*read)(void *opaque, uint32_t addr, unsigned size,
+                     uint64_t *value);
+    void (*write)(void *opaque, uint32_t addr, unsigned size, uint64_t value);
+    void (*reset)(void *opaque);
+    /* Device state for migration: bytes written (<= @cap), or -1. */
+    long (*save)(void *opaque, uint8_t *buf, size_t cap);
+    /* Returns 0, or -1 if @buf is not a state this device accepts. */
+    int (*restore)(void *opaque, const uint8_t *buf, size_t len);
+    void (*connected)(void *opaque, const char *peer);
+    void (*disconnected)(void *opaque, const char *why);
+} QmeSdServerOps;
+
+/*
+ * @window: bytes of register space served; @caps: QME_SD_CAP_* the device
+ * uses (the handshake keeps those the client offers too).
+ */
+QmeSdServer *qme_sd_server_new(const QmeSdServerOps *ops, void *opaque,
+                               uint32_t window, uint32_t caps);
+void qme_sd_server_free(QmeSdServer *srv);
+
+/*
+ * Listen on "tcp:HOST:PORT" (PORT 0: any free port) or "unix:PATH" (an
+ * existing socket file is replaced).  Returns 0, or -1 with @err set.
+ */
+int qme_sd_server_listen(QmeSdServer *srv, const char *address,
+                         char *err, size_t errlen);
+/* TCP port actually bound (for PORT 0), else -1. */
+int qme_sd_server_port(const QmeSdServer *srv);
+
+/* Where diagnostics go (default stderr; NULL: nowhere). */
+void qme_sd_server_set_log(QmeSdServer *srv, FILE *log);
+
+/*
+ * Embedding: fill at most @max (>= 2) pollfds; returns how many.  After
+ * poll(), pass the same array to dispatch, which returns -1 only on a
+ * fatal error of the listening socket.
+ */
+int qme_sd_server_pollfds(QmeSdServer *srv, struct pollfd *fds, int max);
+int qme_sd_server_dispatch(QmeSdServer *srv, const struct pollfd *fds, int n);
+/* poll() for up to @timeout_ms (-1: forever) and dispatch. */
+int qme_sd_server_run_once(QmeSdServer *srv, int timeout_ms);
+
+bool qme_sd_server_connected(const QmeSdServer *srv);
+QmeSdProto qme_sd_server_proto(const QmeSdServer *srv);
+/* Capabilities agreed with the current client (v1). */
+uint32_t qme_sd_server_caps(const QmeSdServer *srv);
+
+/*
+ * Server-initiated messages (v1 with the capability agreed; else -1).
+ * DMA calls wait up to @timeout_ms for QEMU's reply, serving the client's
+ * requests meanwhile; they return the reply status (QME_SD_ST_*) or -1 on
+ * a transport error or timeout (the connection is then closed).
+ */
+int qme_sd_server_set_irq(QmeSdServer *srv, unsigned line, bool level);
+int qme_sd_server_dma_read(QmeSdServer *srv, uint64_t addr, void *buf,
+                           uint32_t len, int timeout_ms);
+int qme_sd_server_dma_write(QmeSdServer *srv, uint64_t addr,
+                            const void *buf, uint32_t len, int timeout_ms);
+
+/* Drop the current client (tests: simulate a crash without exiting). */
+void qme_sd_server_disconnect(QmeSdServer *srv);
+
+/*
+ * Ops serving a register table: opaque is the QmeRegBlock.  Reads and
+ * writes go through the table's access rules and hooks (refused accesses:
+ * reads answer QME_SD_ST_ERROR, writes are dropped); reset loads reset
+ * values; the saved state is the register values (8 bytes each, LE).
+ */
+extern const QmeSdServerOps qme_sd_regblock_ops;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QME_SOCKDEV_SERVER_H */

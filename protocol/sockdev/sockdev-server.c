@@ -1,0 +1,709 @@
+/*
+ * mmio-sockdev device-server library (include/qme/sockdev-server.h).
+ *
+ * Copyright (c) 2026 qemu-modules-extra developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#define _GNU_SOURCE
+#include "qme/sockdev-server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Generous: a client that stalls this long mid-message is dropped. */
+#define SEND_TIMEOUT_MS 5000
+
+struct QmeSdServer {
+    const QmeSdServerOps *ops;
+    void *opaque;
+    uint32_t window;
+    uint32_t caps;          /* offered by the device */
+    uint32_t agreed;        /* agreed with the current client */
+    FILE *log;
+
+    int lfd;                /* listening socket */
+    int port;
+    char unix_path[108];
+    int cfd;                /* client, or -1 */
+    QmeSdProto proto;
+    uint32_t next_id;
+
+    /* Receive buffer: a whole message always fits. */
+    uint8_t rx[QME_SD_MAX_MSG * 2];
+    size_t rx_len;
+    uint8_t tx[QME_SD_MAX_MSG];
+    uint8_t state[QME_SD_MAX_DATA];
+
+    /* Reply a DMA call waits for (id), filled by dispatching. */
+    bool dma_waiting;
+    uint32_t dma_id;
+    bool dma_done;
+    int dma_status;
+    uint8_t *dma_buf;
+    uint32_t dma_len;
+};
+
+static void slog(QmeSdServer *srv, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!srv->log) {
+        return;
+    }
+    va_start(ap, fmt);
+    vfprintf(srv->log, fmt, ap);
+    va_end(ap);
+    fflush(srv->log);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+QmeSdServer *qme_sd_server_new(const QmeSdServerOps *ops, void *opaque,
+                               uint32_t window, uint32_t caps)
+{
+    QmeSdServer *srv = calloc(1, sizeof(*srv));
+
+    if (!srv) {
+        return NULL;
+    }
+    srv->ops = ops;
+    srv->opaque = opaque;
+    srv->window = window;
+    srv->caps = caps & QME_SD_CAP_ALL;
+    srv->log = stderr;
+    srv->lfd = -1;
+    srv->cfd = -1;
+    srv->port = -1;
+    return srv;
+}
+
+void qme_sd_server_set_log(QmeSdServer *srv, FILE *log)
+{
+    srv->log = log;
+}
+
+static void close_client(QmeSdServer *srv, const char *why)
+{
+    if (srv->cfd < 0) {
+        return;
+    }
+    close(srv->cfd);
+    srv->cfd = -1;
+    srv->proto = QME_SD_PROTO_NONE;
+    srv->agreed = 0;
+    srv->rx_len = 0;
+    if (srv->dma_waiting) {
+        srv->dma_done = true;
+        srv->dma_status = -1;
+    }
+    if (srv->ops->disconnected) {
+        srv->ops->disconnected(srv->opaque, why);
+    }
+}
+
+void qme_sd_server_disconnect(QmeSdServer *srv)
+{
+    close_client(srv, "closed by server");
+}
+
+void qme_sd_server_free(QmeSdServer *srv)
+{
+    if (!srv) {
+        return;
+    }
+    close_client(srv, "server shut down");
+    if (srv->lfd >= 0) {
+        close(srv->lfd);
+        if (srv->unix_path[0]) {
+            unlink(srv->unix_path);
+        }
+    }
+    free(srv);
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int qme_sd_server_listen(QmeSdServer *srv, const char *address,
+                         char *err, size_t errlen)
+{
+    int fd, one = 1;
+
+    if (!strncmp(address, "unix:", 5)) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        const char *path = address + 5;
+
+        if (!*path || strlen(path) >= sizeof(sa.sun_path)) {
+            return fail(err, errlen, "%s: bad UNIX socket path", address);
+        }
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            return fail(err, errlen, "socket: %s", strerror(errno));
+        }
+        unlink(path);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            close(fd);
+            return fail(err, errlen, "bind %s: %s", path, strerror(errno));
+        }
+        strcpy(srv->unix_path, path);
+    } else if (!strncmp(address, "tcp:", 4)) {
+        struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+                                  .ai_flags = AI_NUMERICSERV };
+        struct addrinfo *ai;
+        char host[256];
+        const char *colon = strrchr(address + 4, ':');
+        int rc;
+
+        if (!colon || (size_t)(colon - address - 4) >= sizeof(host)) {
+            return fail(err, errlen, "%s: expected tcp:HOST:PORT", address);
+        }
+        memcpy(host, address + 4, colon - address - 4);
+        host[colon - address - 4] = 0;
+        rc = getaddrinfo(host, colon + 1, &hints, &ai);
+        if (rc) {
+            return fail(err, errlen, "%s: %s", address, gai_strerror(rc));
+        }
+        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            freeaddrinfo(ai);
+            return fail(err, errlen, "socket: %s", strerror(errno));
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+            freeaddrinfo(ai);
+            close(fd);
+            return fail(err, errlen, "bind %s: %s", address, strerror(errno));
+        }
+        freeaddrinfo(ai);
+    } else {
+        return fail(err, errlen, "%s: expected tcp:HOST:PORT or unix:PATH",
+                    address);
+    }
+    if (listen(fd, 4) < 0) {
+        close(fd);
+        return fail(err, errlen, "listen: %s", strerror(errno));
+    }
+    if (srv->unix_path[0] == 0) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+
+        if (!getsockname(fd, (struct sockaddr *)&ss, &len)) {
+            srv->port = ntohs(ss.ss_family == AF_INET6
+                ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                : ((struct sockaddr_in *)&ss)->sin_port);
+        }
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    srv->lfd = fd;
+    return 0;
+}
+
+int qme_sd_server_port(const QmeSdServer *srv)
+{
+    return srv->port;
+}
+
+bool qme_sd_server_connected(const QmeSdServer *srv)
+{
+    return srv->cfd >= 0;
+}
+
+QmeSdProto qme_sd_server_proto(const QmeSdServer *srv)
+{
+    return srv->proto;
+}
+
+uint32_t qme_sd_server_caps(const QmeSdServer *srv)
+{
+    return srv->agreed;
+}
+
+static void accept_client(QmeSdServer *srv)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char peer[160] = "";
+    int fd, one = 1;
+
+    fd = accept4(srv->lfd, (struct sockaddr *)&ss, &len,
+                 SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) {
+        return;
+    }
+    if (srv->cfd >= 0) {
+        /* One guest device, one client: a second QEMU is a mistake. */
+        slog(srv, "sockdev-server: refusing a second client\n");
+        close(fd);
+        return;
+    }
+    if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+        char host[INET6_ADDRSTRLEN] = "?";
+        int port;
+
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+            inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+            port = ntohs(sin->sin_port);
+        } else {
+            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+            inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+            port = ntohs(sin6->sin6_port);
+        }
+        snprintf(peer, sizeof(peer), "('%s', %d)", host, port);
+    } else {
+        snprintf(peer, sizeof(peer), "'%s'", srv->unix_path);
+    }
+    srv->cfd = fd;
+    srv->rx_len = 0;
+    srv->proto = QME_SD_PROTO_NONE;
+    if (srv->ops->connected) {
+        srv->ops->connected(srv->opaque, peer);
+    }
+}
+
+static int send_all(QmeSdServer *srv, const uint8_t *buf, size_t len)
+{
+    int64_t deadline = now_ms() + SEND_TIMEOUT_MS;
+
+    while (len && srv->cfd >= 0) {
+        ssize_t n = send(srv->cfd, buf, len, MSG_NOSIGNAL);
+
+        if (n > 0) {
+            buf += n;
+            len -= n;
+        } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            struct pollfd pfd = { .fd = srv->cfd, .events = POLLOUT };
+            int64_t left = deadline - now_ms();
+
+            if (left <= 0 || poll(&pfd, 1, (int)left) < 0) {
+                close_client(srv, "send timeout");
+                return -1;
+            }
+        } else {
+            close_client(srv, "send failed");
+            return -1;
+        }
+    }
+    return srv->cfd >= 0 ? 0 : -1;
+}
+
+static int send_msg(QmeSdServer *srv, const QmeSdMsg *m)
+{
+    size_t n = qme_sd_encode(srv->tx, sizeof(srv->tx), m);
+
+    return n ? send_all(srv, srv->tx, n) : -1;
+}
+
+static uint32_t do_read(QmeSdServer *srv, uint32_t addr, unsigned size,
+                        uint64_t *value)
+{
+    *value = 0;
+    if (!qme_sd_access_ok(srv->window, addr, size)) {
+        slog(srv, "sockdev-server: read of %u bytes at 0x%x outside the "
+             "window\n", size, addr);
+        return QME_SD_ST_ERROR;
+    }
+    return srv->ops->read ? srv->ops->read(srv->opaque, addr, size, value)
+                          : QME_SD_ST_OK;
+}
+
+static void do_write(QmeSdServer *srv, uint32_t addr, unsigned size,
+                     uint64_t value)
+{
+    if (!qme_sd_access_ok(srv->window, addr, size)) {
+        slog(srv, "sockdev-server: write of %u bytes at 0x%x outside the "
+             "window dropped\n", size, addr);
+        return;
+    }
+    if (srv->ops->write) {
+        srv->ops->write(srv->opaque, addr, size, value);
+    }
+}
+
+/* One v1 message from the client. */
+static void handle_v1(QmeSdServer *srv, const QmeSdMsg *m)
+{
+    QmeSdMsg r = { .id = m->id };
+    long n;
+
+    switch (m->type) {
+    case QME_SD_HELLO:
+        r.type = QME_SD_HELLO_REPLY;
+        r.magic = QME_SD_MAGIC;
+        r.version = QME_SD_VERSION;
+        r.window = srv->window;
+        if (m->magic != QME_SD_MAGIC || m->min_version > QME_SD_VERSION ||
+            m->version < QME_SD_VERSION) {
+            slog(srv, "sockdev-server: client speaks versions %u..%u, "
+                 "we speak %u\n", m->min_version, m->version, QME_SD_VERSION);
+            close_client(srv, "version mismatch");
+            return;
+        }
+        srv->agreed = srv->caps & m->caps;
+        r.caps = srv->agreed;
+        if (m->window != srv->window) {
+            /* QEMU decides whether a size mismatch is fatal. */
+            slog(srv, "sockdev-server: client window 0x%x, ours 0x%x\n",
+                 m->window, srv->window);
+        }
+        send_msg(srv, &r);
+        return;
+    case QME_SD_READ:
+        r.type = QME_SD_READ_REPLY;
+        r.status = do_read(srv, m->addr, m->size, &r.value);
+        send_msg(srv, &r);
+        return;
+    case QME_SD_WRITE:
+        do_write(srv, m->addr, m->size, m->value);
+        return;
+    case QME_SD_RESET:
+        if (srv->ops->reset) {
+            srv->ops->reset(srv->opaque);
+        }
+        return;
+    case QME_SD_PING:
+        r.type = QME_SD_PONG;
+        send_msg(srv, &r);
+        return;
+    case QME_SD_SAVE:
+        r.type = QME_SD_SAVE_REPLY;
+        n = srv->ops->save ? srv->ops->save(srv->opaque, srv->state,
+                                            sizeof(srv->state)) : 0;
+        if (n < 0 || (size_t)n > sizeof(srv->state)) {
+            r.status = QME_SD_ST_ERROR;
+        } else {
+            r.data = srv->state;
+            r.data_len = (uint32_t)n;
+        }
+        send_msg(srv, &r);
+        return;
+    case QME_SD_RESTORE:
+        r.type = QME_SD_RESTORE_REPLY;
+        if (srv->ops->restore) {
+            r.status = srv->ops->restore(srv->opaque, m->data, m->data_len)
+                       ? QME_SD_ST_ERROR : QME_SD_ST_OK;
+        } else if (m->data_len) {
+            r.status = QME_SD_ST_ERROR;
+        }
+        send_msg(srv, &r);
+        return;
+    case QME_SD_DMA_REPLY:
+        if (!srv->dma_waiting || srv->dma_done || m->id != srv->dma_id) {
+            close_client(srv, "unsolicited DMA reply");
+            return;
+        }
+        srv->dma_status = (int)m->status;
+        if (m->status == QME_SD_ST_OK && srv->dma_buf) {
+            if (m->data_len != srv->dma_len) {
+                close_client(srv, "DMA reply of the wrong length");
+                return;
+            }
+            memcpy(srv->dma_buf, m->data, m->data_len);
+        } else if (m->data_len && (m->status || !srv->dma_buf)) {
+            close_client(srv, "DMA reply with unexpected data");
+            return;
+        }
+        srv->dma_done = true;
+        return;
+    }
+}
+
+static void handle_seed(QmeSdServer *srv, const QmeSdMsg *m)
+{
+    uint8_t data[8];
+    uint64_t v;
+
+    if (m->type == QME_SD_SEED_READ) {
+        if (do_read(srv, m->addr, m->size, &v) != QME_SD_ST_OK) {
+            v = 0;      /* the seed protocol has no way to say "error" */
+        }
+        qme_sd_seed_encode_value(data, m->size, v);
+        send_all(srv, data, m->size);
+    } else {
+        do_write(srv, m->addr, m->size, m->value);
+    }
+}
+
+/*
+ * Decode and handle whatever complete messages the buffer holds.  Each
+ * message is taken out of the buffer before it is handled, because a
+ * handler may wait for a DMA reply and so re-enter this function.
+ */
+static void process_rx(QmeSdServer *srv)
+{
+    uint8_t msgbuf[QME_SD_MAX_MSG];
+
+    while (srv->cfd >= 0 && srv->rx_len) {
+        QmeSdMsg m;
+        size_t used = 0;
+        QmeSdResult r;
+
+        if (srv->proto == QME_SD_PROTO_NONE) {
+            uint8_t b = srv->rx[0];
+
+            if (b == QME_SD_SEED_READ || b == QME_SD_SEED_WRITE) {
+                srv->proto = QME_SD_PROTO_SEED;
+            } else if (b == QME_SD_HELLO) {
+                srv->proto = QME_SD_PROTO_V1;
+            } else {
+                close_client(srv, "unknown protocol");
+                return;
+            }
+        }
+        if (srv->proto == QME_SD_PROTO_SEED) {
+            r = qme_sd_seed_decode(srv->rx, srv->rx_len, &m, &used);
+        } else {
+            r = qme_sd_decode(srv->rx, srv->rx_len, QME_SD_FROM_CLIENT,
+                              &m, &used);
+        }
+        if (r == QME_SD_NEED_MORE) {
+            return;
+        }
+        if (r < 0) {
+            slog(srv, "sockdev-server: bad message from client (%s, type "
+                 "0x%02x): closing the connection\n", qme_sd_result_str(r),
+                 srv->rx[0]);
+            close_client(srv, "protocol error");
+            return;
+        }
+        memcpy(msgbuf, srv->rx, used);
+        if (m.data) {
+            m.data = msgbuf + (m.data - srv->rx);
+        }
+        memmove(srv->rx, srv->rx + used, srv->rx_len - used);
+        srv->rx_len -= used;
+        if (srv->proto == QME_SD_PROTO_SEED) {
+            handle_seed(srv, &m);
+        } else {
+            handle_v1(srv, &m);
+        }
+    }
+}
+
+/* Read what is available and process it.  Reentrant through DMA waits. */
+static void client_readable(QmeSdServer *srv)
+{
+    ssize_t n;
+
+    if (srv->cfd < 0) {
+        return;
+    }
+    n = recv(srv->cfd, srv->rx + srv->rx_len, sizeof(srv->rx) - srv->rx_len,
+             0);
+    if (n == 0) {
+        close_client(srv, "client closed the connection");
+        return;
+    }
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR) {
+            close_client(srv, strerror(errno));
+        }
+        return;
+    }
+    srv->rx_len += n;
+    process_rx(srv);
+}
+
+int qme_sd_server_pollfds(QmeSdServer *srv, struct pollfd *fds, int max)
+{
+    int n = 0;
+
+    if (max >= 1 && srv->lfd >= 0) {
+        fds[n++] = (struct pollfd){ .fd = srv->lfd, .events = POLLIN };
+    }
+    if (n < max && srv->cfd >= 0) {
+        fds[n++] = (struct pollfd){ .fd = srv->cfd, .events = POLLIN };
+    }
+    return n;
+}
+
+int qme_sd_server_dispatch(QmeSdServer *srv, const struct pollfd *fds, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (!fds[i].revents) {
+            continue;
+        }
+        if (fds[i].fd == srv->lfd) {
+            if (fds[i].revents & (POLLERR | POLLNVAL)) {
+                return -1;
+            }
+            accept_client(srv);
+        } else if (fds[i].fd == srv->cfd) {
+            client_readable(srv);
+        }
+    }
+    return 0;
+}
+
+int qme_sd_server_run_once(QmeSdServer *srv, int timeout_ms)
+{
+    struct pollfd fds[2];
+    int n = qme_sd_server_pollfds(srv, fds, 2), rc;
+
+    rc = poll(fds, n, timeout_ms);
+    if (rc < 0) {
+        return errno == EINTR ? 0 : -1;
+    }
+    return rc ? qme_sd_server_dispatch(srv, fds, n) : 0;
+}
+
+int qme_sd_server_set_irq(QmeSdServer *srv, unsigned line, bool level)
+{
+    QmeSdMsg m = { .type = QME_SD_IRQ, .line = (uint16_t)line,
+                   .level = level };
+
+    if (srv->cfd < 0 || !(srv->agreed & QME_SD_CAP_IRQ) || line > 0xffff) {
+        return -1;
+    }
+    return send_msg(srv, &m);
+}
+
+static int dma(QmeSdServer *srv, uint8_t type, uint64_t addr, void *rbuf,
+               const void *wbuf, uint32_t len, int timeout_ms)
+{
+    QmeSdMsg m = { .type = type, .dma_addr = addr, .dma_len = len };
+    int64_t deadline = now_ms() + timeout_ms;
+
+    if (srv->cfd < 0 || !(srv->agreed & QME_SD_CAP_DMA) || srv->dma_waiting ||
+        len == 0 || len > QME_SD_MAX_DATA) {
+        return -1;
+    }
+    m.id = ++srv->next_id;
+    m.data = wbuf;
+    m.data_len = wbuf ? len : 0;
+    if (send_msg(srv, &m) < 0) {
+        return -1;
+    }
+    srv->dma_waiting = true;
+    srv->dma_done = false;
+    srv->dma_id = m.id;
+    srv->dma_buf = rbuf;
+    srv->dma_len = len;
+    while (!srv->dma_done) {
+        struct pollfd pfd = { .fd = srv->cfd, .events = POLLIN };
+        int64_t left = deadline - now_ms();
+
+        if (left <= 0 || poll(&pfd, 1, (int)left) < 0) {
+            srv->dma_waiting = false;
+            close_client(srv, "DMA reply timeout");
+            return -1;
+        }
+        if (pfd.revents) {
+            client_readable(srv);
+        }
+    }
+    srv->dma_waiting = false;
+    return srv->dma_status;
+}
+
+int qme_sd_server_dma_read(QmeSdServer *srv, uint64_t addr, void *buf,
+                           uint32_t len, int timeout_ms)
+{
+    return dma(srv, QME_SD_DMA_READ, addr, buf, NULL, len, timeout_ms);
+}
+
+int qme_sd_server_dma_write(QmeSdServer *srv, uint64_t addr,
+                            const void *buf, uint32_t len, int timeout_ms)
+{
+    return dma(srv, QME_SD_DMA_WRITE, addr, NULL, buf, len, timeout_ms);
+}
+
+/* Register-table ops. */
+
+static uint32_t rb_read(void *opaque, uint32_t addr, unsigned size,
+                        uint64_t *value)
+{
+    QmeRegStatus st = qme_regblock_read(opaque, addr, size, value);
+
+    return st == QME_REG_OK ? QME_SD_ST_OK : QME_SD_ST_ERROR;
+}
+
+static void rb_write(void *opaque, uint32_t addr, unsigned size,
+                     uint64_t value)
+{
+    qme_regblock_write(opaque, addr, size, value);
+}
+
+static void rb_reset(void *opaque)
+{
+    qme_regblock_reset(opaque);
+}
+
+static long rb_save(void *opaque, uint8_t *buf, size_t cap)
+{
+    QmeRegBlock *blk = opaque;
+    unsigned i, b;
+
+    if ((size_t)blk->nregs * 8 > cap) {
+        return -1;
+    }
+    for (i = 0; i < blk->nregs; i++) {
+        for (b = 0; b < 8; b++) {
+            buf[i * 8 + b] = (uint8_t)(blk->values[i] >> (8 * b));
+        }
+    }
+    return (long)blk->nregs * 8;
+}
+
+static int rb_restore(void *opaque, const uint8_t *buf, size_t len)
+{
+    QmeRegBlock *blk = opaque;
+    unsigned i, b;
+
+    if (len != (size_t)blk->nregs * 8) {
+        return -1;
+    }
+    for (i = 0; i < blk->nregs; i++) {
+        uint64_t v = 0;
+
+        for (b = 0; b < 8; b++) {
+            v |= (uint64_t)buf[i * 8 + b] << (8 * b);
+        }
+        /* Never store bits the register cannot hold. */
+        if (blk->regs[i].size < 8) {
+            v &= (UINT64_C(1) << (8 * blk->regs[i].size)) - 1;
+        }
+        blk->values[i] = v & ~blk->regs[i].reserved;
+    }
+    return 0;
+}
+
+const QmeSdServerOps qme_sd_regblock_ops = {
+    .read = rb_read,
+    .write = rb_write,
+    .reset = rb_reset,
+    .save = rb_save,
+    .restore = rb_restore,
+};
