@@ -74,6 +74,7 @@ fi
 
 $sudo_cmd "$here/make-sdk.sh"
 if [ -x "$top/images/fetch-guest-packages.sh" ]; then
-    $sudo_cmd "$top/images/fetch-guest-packages.sh"
+    # --with-checkpatch: Linux's checkpatch.pl for the guest-driver style test.
+    $sudo_cmd "$top/images/fetch-guest-packages.sh" --with-checkpatch
 fi
 echo "setup-host: ready"
