@@ -1,0 +1,461 @@
+/*
+ * stopwatch: a para-virtual stopwatch for the aarch64 "virt" machine.
+ *
+ * Three resources, found by the guest in the device tree:
+ *  - a trapping register block (stopwatch.regs.toml): start/stop/reset,
+ *    state, the exact elapsed time, an alarm and its interrupt;
+ *  - a pass-through page of RAM that QEMU keeps up to date with the
+ *    elapsed time, so reading the time costs the guest no exit;
+ *  - a level interrupt on a GIC SPI, raised when the alarm is reached.
+ *
+ * It is a bus-less device: `-device stopwatch` on virt maps its regions
+ * into system memory, wires itself to the GIC and adds its node to the
+ * machine's device tree at realize, which runs before virt loads the DTB
+ * into the guest (at machine-init-done).  A SysBusDevice would be refused
+ * by virt's platform bus.
+ *
+ * Time is QEMU_CLOCK_VIRTUAL, so a stopped VM stops the stopwatch.
+ *
+ * Copyright (c) 2026 qemu-modules-extra developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/timer.h"
+#include "qemu/module.h"
+#include "qemu/atomic.h"
+#include "qemu/bswap.h"
+#include "hw/boards.h"
+#include "hw/irq.h"
+#include "hw/qdev-properties.h"
+#include "hw/intc/arm_gic_common.h"
+#include "hw/intc/arm_gicv3_common.h"
+#include "exec/address-spaces.h"
+#include "sysemu/device_tree.h"
+#include "sysemu/reset.h"
+#include "migration/vmstate.h"
+#include "qme/regtable-qemu.h"
+#include "stopwatch-regtable.h"
+#include "trace-stopwatch.h"
+
+#define TYPE_STOPWATCH "stopwatch"
+OBJECT_DECLARE_SIMPLE_TYPE(StopwatchState, STOPWATCH)
+
+#define STOPWATCH_COMPATIBLE "qme,stopwatch"
+/* Device-tree interrupt specifier of the Arm GIC binding. */
+#define GIC_FDT_IRQ_TYPE_SPI 0
+#define GIC_FDT_IRQ_FLAGS_LEVEL_HI 4
+/* SPIs of virt's GIC (num-irq 288 minus the 32 SGIs/PPIs). */
+#define STOPWATCH_MAX_SPI 255
+/* Below this the update timer would eat a host core for nothing. */
+#define STOPWATCH_MIN_PERIOD_NS 10000
+#define SHM_ADDR_AUTO UINT64_MAX
+
+struct StopwatchState {
+    DeviceState parent_obj;
+
+    QmeMmioRegs regs;
+    uint64_t reg_values[STOPWATCH_NUM_REGS];
+    MemoryRegion shm;
+    uint8_t *shm_ptr;
+    qemu_irq irq;
+    QEMUTimer *update_timer;    /* refreshes the page while running */
+    QEMUTimer *alarm_timer;     /* fires when elapsed reaches ALARM */
+
+    bool running;
+    int64_t base_ns;            /* virtual time of elapsed 0, if running */
+    uint64_t elapsed_ns;        /* elapsed time, if stopped; migrated */
+    uint32_t seq;               /* generation of the pass-through page */
+
+    uint64_t addr;
+    uint64_t shm_addr;
+    uint32_t spi;
+    uint64_t period_ns;
+};
+
+static int64_t stopwatch_now(void)
+{
+    return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+}
+
+static uint64_t stopwatch_elapsed(StopwatchState *s)
+{
+    return s->running ? stopwatch_now() - s->base_ns : s->elapsed_ns;
+}
+
+/*
+ * vCPUs read the page concurrently and without a lock.  The elapsed time
+ * alone is one aligned 64-bit store, whole for any aligned 64-bit load;
+ * readers of several fields use the generation: odd while an update is in
+ * progress, changed if they raced one.
+ */
+static void stopwatch_publish(StopwatchState *s)
+{
+    uint64_t elapsed = stopwatch_elapsed(s);
+
+    qatomic_set((uint32_t *)(s->shm_ptr + STOPWATCH_SHM_SEQ),
+                cpu_to_le32(++s->seq));
+    smp_wmb();      /* odd generation visible before any field changes */
+    stl_le_p(s->shm_ptr + STOPWATCH_SHM_FLAGS, s->running);
+    qatomic_set((uint64_t *)(s->shm_ptr + STOPWATCH_SHM_ELAPSED),
+                cpu_to_le64(elapsed));
+    stq_le_p(s->shm_ptr + STOPWATCH_SHM_PERIOD, s->period_ns);
+    smp_wmb();      /* fields visible before the even generation */
+    qatomic_set((uint32_t *)(s->shm_ptr + STOPWATCH_SHM_SEQ),
+                cpu_to_le32(++s->seq));
+    trace_stopwatch_publish(elapsed, s->seq);
+}
+
+static void stopwatch_update_irq(StopwatchState *s)
+{
+    bool level = qme_reg_get(&s->regs.blk, STOPWATCH_R_INT_STATUS) &
+                 qme_reg_get(&s->regs.blk, STOPWATCH_R_INT_ENABLE);
+
+    trace_stopwatch_irq(level);
+    qemu_set_irq(s->irq, level);
+}
+
+/* Arm both timers for the current state; called after every change. */
+static void stopwatch_rearm(StopwatchState *s)
+{
+    uint64_t alarm = qme_reg_get(&s->regs.blk, STOPWATCH_R_ALARM);
+
+    if (!s->running) {
+        timer_del(s->update_timer);
+        timer_del(s->alarm_timer);
+        return;
+    }
+    timer_mod(s->update_timer, stopwatch_now() + s->period_ns);
+    if (alarm && alarm > stopwatch_elapsed(s)) {
+        timer_mod(s->alarm_timer, s->base_ns + alarm);
+    } else {
+        timer_del(s->alarm_timer);
+    }
+}
+
+static void stopwatch_update_tick(void *opaque)
+{
+    StopwatchState *s = opaque;
+
+    stopwatch_publish(s);
+    timer_mod(s->update_timer, stopwatch_now() + s->period_ns);
+}
+
+static void stopwatch_alarm_tick(void *opaque)
+{
+    StopwatchState *s = opaque;
+
+    trace_stopwatch_alarm(stopwatch_elapsed(s));
+    qme_reg_set(&s->regs.blk, STOPWATCH_R_INT_STATUS,
+                qme_reg_get(&s->regs.blk, STOPWATCH_R_INT_STATUS) |
+                STOPWATCH_INT_STATUS_ALARM_MASK);
+    stopwatch_publish(s);
+    stopwatch_update_irq(s);
+}
+
+static void stopwatch_set_state(StopwatchState *s, bool running,
+                                uint64_t elapsed)
+{
+    s->running = running;
+    s->elapsed_ns = elapsed;
+    s->base_ns = stopwatch_now() - elapsed;
+    qme_reg_set(&s->regs.blk, STOPWATCH_R_STATUS,
+                running ? STOPWATCH_STATUS_RUNNING_MASK : 0);
+    stopwatch_publish(s);
+    stopwatch_rearm(s);
+}
+
+/* Register hooks (declared by stopwatch-regtable.h) */
+
+static void stopwatch_ctrl_write(QmeRegBlock *blk, const QmeReg *reg,
+                                 uint64_t old_value, uint64_t cmd)
+{
+    StopwatchState *s = blk->opaque;
+    bool running = s->running;
+    uint64_t elapsed = stopwatch_elapsed(s);
+
+    if (cmd & STOPWATCH_CTRL_RESET_MASK) {
+        elapsed = 0;
+    }
+    if (cmd & STOPWATCH_CTRL_START_MASK) {
+        running = true;
+    }
+    if (cmd & STOPWATCH_CTRL_STOP_MASK) {
+        running = false;
+    }
+    trace_stopwatch_ctrl(cmd, running, elapsed);
+    stopwatch_set_state(s, running, elapsed);
+    /* A command, not a setting: CTRL holds nothing between writes. */
+    qme_reg_set(blk, STOPWATCH_R_CTRL, 0);
+}
+
+static uint64_t stopwatch_elapsed_read(QmeRegBlock *blk, const QmeReg *reg,
+                                       uint64_t value)
+{
+    return stopwatch_elapsed(blk->opaque);
+}
+
+static void stopwatch_alarm_write(QmeRegBlock *blk, const QmeReg *reg,
+                                  uint64_t old_value, uint64_t new_value)
+{
+    stopwatch_rearm(blk->opaque);
+}
+
+static void stopwatch_irq_write(QmeRegBlock *blk, const QmeReg *reg,
+                                uint64_t old_value, uint64_t new_value)
+{
+    stopwatch_update_irq(blk->opaque);
+}
+
+/* Realize: memory map, GIC input, device-tree node */
+
+static bool stopwatch_range_free(uint64_t base, uint64_t size,
+                                 const char *prop, Error **errp)
+{
+    MemoryRegion *sysmem = get_system_memory();
+    MemoryRegion *sub;
+
+    QTAILQ_FOREACH(sub, &sysmem->subregions, subregions_link) {
+        uint64_t start = sub->addr;
+        uint64_t end = start + int128_get64(sub->size);
+
+        if (base < end && start < base + size) {
+            error_setg(errp, "stopwatch: property '%s' (0x%" PRIx64
+                       "+0x%" PRIx64 ") overlaps '%s' at 0x%" PRIx64
+                       "-0x%" PRIx64,
+                       prop, base, size, memory_region_name(sub),
+                       start, end - 1);
+            return false;
+        }
+    }
+    return true;
+}
+
+static DeviceState *stopwatch_find_gic(void)
+{
+    static const char *const types[] = {
+        TYPE_ARM_GIC_COMMON, TYPE_ARM_GICV3_COMMON,
+    };
+    unsigned i;
+
+    for (i = 0; i < ARRAY_SIZE(types); i++) {
+        Object *gic = object_resolve_path_type("", types[i], NULL);
+
+        if (gic) {
+            return DEVICE(gic);
+        }
+    }
+    return NULL;
+}
+
+static void stopwatch_add_fdt_node(StopwatchState *s, void *fdt)
+{
+    static const char *const reg_names[] = { "regs", "shm" };
+    g_autofree char *node = g_strdup_printf("/stopwatch@%" PRIx64, s->addr);
+    uint32_t gic_phandle;
+
+    qemu_fdt_add_subnode(fdt, node);
+    qemu_fdt_setprop_string(fdt, node, "compatible", STOPWATCH_COMPATIBLE);
+    qemu_fdt_setprop_sized_cells(fdt, node, "reg",
+                                 2, s->addr, 2, STOPWATCH_REGS_SIZE,
+                                 2, s->shm_addr, 2, STOPWATCH_SHM_SIZE);
+    qemu_fdt_setprop_string_array(fdt, node, "reg-names",
+                                  (char **)reg_names, ARRAY_SIZE(reg_names));
+    qemu_fdt_setprop_cells(fdt, node, "interrupts", GIC_FDT_IRQ_TYPE_SPI,
+                           s->spi, GIC_FDT_IRQ_FLAGS_LEVEL_HI);
+    /* virt names the GIC at the root; say it here too for other boards. */
+    gic_phandle = qemu_fdt_getprop_cell(fdt, "/", "interrupt-parent",
+                                        NULL, NULL);
+    if (gic_phandle) {
+        qemu_fdt_setprop_cell(fdt, node, "interrupt-parent", gic_phandle);
+    }
+}
+
+static void stopwatch_reset_handler(void *opaque)
+{
+    device_cold_reset(DEVICE(opaque));
+}
+
+static void stopwatch_realize(DeviceState *dev, Error **errp)
+{
+    StopwatchState *s = STOPWATCH(dev);
+    MachineState *ms = MACHINE(qdev_get_machine());
+    DeviceState *gic = stopwatch_find_gic();
+    Error *local_err = NULL;
+    int gic_spis;
+
+    if (s->shm_addr == SHM_ADDR_AUTO) {
+        s->shm_addr = s->addr + STOPWATCH_SHM_OFFSET;
+    }
+    if (phase_check(PHASE_MACHINE_READY)) {
+        error_setg(errp, "stopwatch: cannot be hot-plugged: the guest's "
+                   "device tree is already built (use -device)");
+        return;
+    }
+    if (!ms->fdt) {
+        error_setg(errp, "stopwatch: machine '%s' has no device tree to "
+                   "describe the device in (use -M virt)",
+                   object_get_typename(OBJECT(ms)));
+        return;
+    }
+    if (!gic) {
+        error_setg(errp, "stopwatch: machine '%s' has no Arm GIC to take "
+                   "an interrupt from (use -M virt)",
+                   object_get_typename(OBJECT(ms)));
+        return;
+    }
+    gic_spis = object_property_get_uint(OBJECT(gic), "num-irq", NULL) -
+               GIC_INTERNAL;
+    if (s->spi > STOPWATCH_MAX_SPI || (int)s->spi >= gic_spis) {
+        error_setg(errp, "stopwatch: property 'spi' is %u, the GIC has "
+                   "SPIs 0-%d", s->spi,
+                   MIN(gic_spis, STOPWATCH_MAX_SPI + 1) - 1);
+        return;
+    }
+    if ((s->addr | s->shm_addr) & (STOPWATCH_REGS_SIZE - 1)) {
+        error_setg(errp, "stopwatch: properties 'addr' (0x%" PRIx64
+                   ") and 'shm-addr' (0x%" PRIx64 ") must be 4 KiB aligned",
+                   s->addr, s->shm_addr);
+        return;
+    }
+    if (s->period_ns < STOPWATCH_MIN_PERIOD_NS) {
+        error_setg(errp, "stopwatch: property 'period-ns' is %" PRIu64
+                   ", the minimum is %d", s->period_ns,
+                   STOPWATCH_MIN_PERIOD_NS);
+        return;
+    }
+    if (s->addr < s->shm_addr + STOPWATCH_SHM_SIZE &&
+        s->shm_addr < s->addr + STOPWATCH_REGS_SIZE) {
+        error_setg(errp, "stopwatch: properties 'addr' and 'shm-addr' "
+                   "overlap (0x%" PRIx64 ", 0x%" PRIx64 ")",
+                   s->addr, s->shm_addr);
+        return;
+    }
+    if (!stopwatch_range_free(s->addr, STOPWATCH_REGS_SIZE, "addr", errp) ||
+        !stopwatch_range_free(s->shm_addr, STOPWATCH_SHM_SIZE, "shm-addr",
+                              errp)) {
+        return;
+    }
+
+    if (!qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_STOPWATCH,
+                            stopwatch_regs, STOPWATCH_NUM_REGS,
+                            s->reg_values, STOPWATCH_REGS_SIZE, errp)) {
+        return;
+    }
+    /* Derived from the device state on load: no RAM migration needed. */
+    memory_region_init_ram_nomigrate(&s->shm, OBJECT(s), "stopwatch.shm",
+                                     STOPWATCH_SHM_SIZE, &local_err);
+    if (local_err) {
+        error_propagate(errp, local_err);
+        return;
+    }
+    s->shm_ptr = memory_region_get_ram_ptr(&s->shm);
+    memset(s->shm_ptr, 0, STOPWATCH_SHM_SIZE);
+
+    s->update_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, stopwatch_update_tick,
+                                   s);
+    s->alarm_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, stopwatch_alarm_tick, s);
+    s->irq = qdev_get_gpio_in(gic, s->spi);
+
+    /* Bus-less: nothing resets us with the machine unless we ask. */
+    qemu_register_reset(stopwatch_reset_handler, s);
+    memory_region_add_subregion(get_system_memory(), s->addr, &s->regs.mr);
+    memory_region_add_subregion(get_system_memory(), s->shm_addr, &s->shm);
+    stopwatch_add_fdt_node(s, ms->fdt);
+    trace_stopwatch_realize(s->addr, s->shm_addr, s->spi, s->period_ns);
+}
+
+static void stopwatch_reset(DeviceState *dev)
+{
+    StopwatchState *s = STOPWATCH(dev);
+
+    qme_mmio_regs_reset(&s->regs);
+    qme_reg_set(&s->regs.blk, STOPWATCH_R_PERIOD, s->period_ns);
+    s->seq = 0;
+    stopwatch_set_state(s, false, 0);
+    stopwatch_update_irq(s);
+    trace_stopwatch_reset();
+}
+
+static Property stopwatch_properties[] = {
+    DEFINE_PROP_UINT64("addr", StopwatchState, addr, STOPWATCH_DEFAULT_BASE),
+    DEFINE_PROP_UINT64("shm-addr", StopwatchState, shm_addr, SHM_ADDR_AUTO),
+    DEFINE_PROP_UINT32("spi", StopwatchState, spi, STOPWATCH_DEFAULT_SPI),
+    DEFINE_PROP_UINT64("period-ns", StopwatchState, period_ns,
+                       STOPWATCH_DEFAULT_PERIOD_NS),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static int stopwatch_pre_save(void *opaque)
+{
+    StopwatchState *s = opaque;
+
+    s->elapsed_ns = stopwatch_elapsed(s);
+    return 0;
+}
+
+/* The virtual clock restarts elsewhere: rebase on the saved elapsed time. */
+static int stopwatch_post_load(void *opaque, int version_id)
+{
+    StopwatchState *s = opaque;
+
+    stopwatch_set_state(s, s->running, s->elapsed_ns);
+    stopwatch_update_irq(s);
+    return 0;
+}
+
+static const VMStateDescription vmstate_stopwatch = {
+    .name = TYPE_STOPWATCH,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save = stopwatch_pre_save,
+    .post_load = stopwatch_post_load,
+    .fields = (VMStateField[]) {
+        VMSTATE_QME_REGS(reg_values, StopwatchState),
+        VMSTATE_BOOL(running, StopwatchState),
+        VMSTATE_UINT64(elapsed_ns, StopwatchState),
+        VMSTATE_UINT32(seq, StopwatchState),
+        VMSTATE_TIMER_PTR(update_timer, StopwatchState),
+        VMSTATE_TIMER_PTR(alarm_timer, StopwatchState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static void stopwatch_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+
+    dc->realize = stopwatch_realize;
+    dc->reset = stopwatch_reset;
+    dc->vmsd = &vmstate_stopwatch;
+    dc->desc = "Para-virtual stopwatch for -M virt: registers, a "
+               "pass-through time page and an alarm SPI (qemu-modules-extra)";
+    dc->hotpluggable = false;
+    device_class_set_props(dc, stopwatch_properties);
+    object_class_property_set_description(klass, "addr",
+        "Guest physical address of the 4 KiB register block "
+        "(0x0a004000 = 167788544 is free room on virt)");
+    object_class_property_set_description(klass, "shm-addr",
+        "Guest physical address of the 4 KiB pass-through time page "
+        "(default, shown as 2^64-1: addr + 0x1000)");
+    object_class_property_set_description(klass, "spi",
+        "GIC SPI number of the alarm interrupt (48-73 are free on virt)");
+    object_class_property_set_description(klass, "period-ns",
+        "Update period of the pass-through page in ns, its resolution "
+        "(minimum 10000)");
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static const TypeInfo stopwatch_info = {
+    .name = TYPE_STOPWATCH,
+    .parent = TYPE_DEVICE,
+    .instance_size = sizeof(StopwatchState),
+    .class_init = stopwatch_class_init,
+};
+
+static void stopwatch_register_types(void)
+{
+    type_register_static(&stopwatch_info);
+}
+
+type_init(stopwatch_register_types)
