@@ -17,7 +17,7 @@ QME_SDK_ROOT=$tmp/warm QME_SDK_PCDIR=$tmp/warm-pc "$src/ci/make-sdk.sh" >/dev/nu
 
 t0=$(now)
 QME_SDK_ROOT=$tmp/sdk QME_SDK_PCDIR=$tmp/pc "$src/ci/make-sdk.sh" --force >/dev/null
-PKG_CONFIG_PATH=$tmp/pc meson setup "$tmp/build" "$src" >/dev/null
+PKG_CONFIG_PATH=$tmp/pc meson setup -Dguest=false "$tmp/build" "$src" >/dev/null
 modules=$(cd "$tmp/build" && ninja -t targets all | sed -n 's|^\(devices/[^:]*\.so\):.*|\1|p')
 ninja -C "$tmp/build" $modules loader/qme-loader.so >/dev/null
 t1=$(now)
