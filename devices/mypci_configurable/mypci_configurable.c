@@ -1,0 +1,518 @@
+/*
+ * mypci_configurable: seed 002's configurable PCI device, grown by the
+ * seed's "More Advanced" list.
+ *
+ * Same IDs as mypci_minimal (1af4:1234 rev 01, class 00ff) with subsystem
+ * 1af4:1101 so one driver can tell the two apart.  BAR0 is the register
+ * block of mypci_configurable.regs.toml (scratch register, interrupt
+ * status/enable, doorbell, DMA engine); BAR2 is plain RAM the guest maps
+ * directly and the DMA engine copies to and from.
+ *
+ * Behind a PCIe port it is an Express v2 endpoint, elsewhere a
+ * conventional function.  Config space carries a vendor-specific
+ * capability whose VALUE dword is a window onto BAR0's VALUE register and
+ * whose CTRL byte can reset the register block; writes to config space no
+ * capability claims are logged and dropped.
+ *
+ * Copyright (c) 2026 qemu-modules-extra developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/module.h"
+#include "qemu/range.h"
+#include "qemu/units.h"
+#include "qapi/error.h"
+#include "qapi/visitor.h"
+#include "hw/pci/pci.h"
+#include "hw/pci/pci_bus.h"
+#include "hw/pci/msi.h"
+#include "hw/pci/pcie.h"
+#include "hw/qdev-properties.h"
+#include "migration/vmstate.h"
+#include "qme/regtable-qemu.h"
+#include "mypci_configurable-regtable.h"
+#include "trace-mypci_configurable.h"
+
+#define TYPE_MYPCI_CONFIGURABLE "mypci_configurable"
+OBJECT_DECLARE_SIMPLE_TYPE(MyPciCfgState, MYPCI_CONFIGURABLE)
+
+#define MYCFG_IRQ_ALL   (MYCFG_IRQ_STATUS_DOORBELL_MASK | \
+                         MYCFG_IRQ_STATUS_DMA_DONE_MASK | \
+                         MYCFG_IRQ_STATUS_DMA_ERROR_MASK)
+
+struct MyPciCfgState {
+    PCIDevice parent_obj;
+
+    QmeMmioRegs regs;
+    uint64_t reg_values[MYCFG_NUM_REGS];
+    MemoryRegion bar2;
+
+    /* Properties */
+    uint32_t reg;               /* VALUE after reset */
+    uint64_t bar2_size;
+    OnOffAuto msi;
+};
+
+static uint32_t mycfg_get(MyPciCfgState *s, unsigned idx)
+{
+    return qme_reg_get(&s->regs.blk, idx);
+}
+
+/*
+ * INTx follows STATUS & ENABLE as a level.  MSI is an edge: @events are
+ * the causes that just became pending (or were just unmasked) and each
+ * enabled one sends the message once; INTx stays low meanwhile, as the
+ * PCI spec requires of a function with MSI enabled.
+ */
+static void mycfg_update_irq(MyPciCfgState *s, uint32_t events)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    uint32_t enable = mycfg_get(s, MYCFG_R_IRQ_ENABLE);
+    uint32_t pending = mycfg_get(s, MYCFG_R_IRQ_STATUS) & enable;
+
+    if (msi_enabled(pdev)) {
+        pci_set_irq(pdev, 0);
+        if (events & enable) {
+            trace_mypci_configurable_msi(events & enable);
+            msi_notify(pdev, 0);
+        }
+    } else {
+        pci_set_irq(pdev, pending != 0);
+    }
+    trace_mypci_configurable_irq(mycfg_get(s, MYCFG_R_IRQ_STATUS), enable,
+                                 msi_enabled(pdev));
+}
+
+static void mycfg_raise(MyPciCfgState *s, uint32_t cause)
+{
+    qme_reg_set(&s->regs.blk, MYCFG_R_IRQ_STATUS,
+                mycfg_get(s, MYCFG_R_IRQ_STATUS) | cause);
+    mycfg_update_irq(s, cause);
+}
+
+/* Register hooks: blk->opaque is the device. */
+
+static void irq_status_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                  uint64_t old_value, uint64_t new_value)
+{
+    mycfg_update_irq(blk->opaque, 0);
+}
+
+static void irq_enable_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                  uint64_t old_value, uint64_t new_value)
+{
+    MyPciCfgState *s = blk->opaque;
+
+    /* Unmasking a pending cause must not lose its message. */
+    mycfg_update_irq(s, new_value & ~old_value &
+                     mycfg_get(s, MYCFG_R_IRQ_STATUS));
+}
+
+static void doorbell_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                uint64_t old_value, uint64_t new_value)
+{
+    trace_mypci_configurable_doorbell(new_value);
+    mycfg_raise(blk->opaque, MYCFG_IRQ_STATUS_DOORBELL_MASK);
+}
+
+static bool mycfg_dma_refuse(MyPciCfgState *s, const char *why,
+                             uint64_t bar_off, uint64_t bus, uint32_t len)
+{
+    qemu_log_mask(LOG_GUEST_ERROR,
+                  "%s: DMA refused: %s (BAR2 offset 0x%" PRIx64
+                  ", bus address 0x%" PRIx64 ", length 0x%" PRIx32
+                  ", BAR2 size 0x%" PRIx64 ")\n", TYPE_MYPCI_CONFIGURABLE,
+                  why, bar_off, bus, len, s->bar2_size);
+    return false;
+}
+
+/*
+ * Everything the guest controls is checked before a byte moves, so no
+ * value of DMA_SRC/DST/LEN reaches past BAR2's host buffer.  Returns the
+ * DMA_STATUS value.
+ */
+static uint32_t mycfg_dma_run(MyPciCfgState *s, bool to_guest)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    uint64_t src = qme_reg_get(&s->regs.blk, MYCFG_R_DMA_SRC);
+    uint64_t dst = qme_reg_get(&s->regs.blk, MYCFG_R_DMA_DST);
+    uint32_t len = mycfg_get(s, MYCFG_R_DMA_LEN);
+    uint64_t bar_off = to_guest ? src : dst;
+    uint64_t bus = to_guest ? dst : src;
+    uint8_t *ram = memory_region_get_ram_ptr(&s->bar2);
+    uint8_t buf[MYCFG_DMA_CHUNK];
+    uint32_t done;
+
+    trace_mypci_configurable_dma_start(to_guest, bar_off, bus, len);
+    if (len == 0 || len > s->bar2_size) {
+        mycfg_dma_refuse(s, "bad length", bar_off, bus, len);
+        return MYCFG_DMA_STATUS_ERR_RANGE_MASK;
+    }
+    if (bar_off > s->bar2_size - len) {
+        mycfg_dma_refuse(s, "beyond the end of BAR2", bar_off, bus, len);
+        return MYCFG_DMA_STATUS_ERR_RANGE_MASK;
+    }
+    if (bus + len - 1 < bus) {
+        mycfg_dma_refuse(s, "bus range wraps", bar_off, bus, len);
+        return MYCFG_DMA_STATUS_ERR_RANGE_MASK;
+    }
+    if (!(pci_get_word(pdev->config + PCI_COMMAND) & PCI_COMMAND_MASTER)) {
+        mycfg_dma_refuse(s, "Bus Master Enable is off", bar_off, bus, len);
+        return MYCFG_DMA_STATUS_ERR_BME_MASK;
+    }
+
+    /*
+     * Through a bounce buffer: the bus address may decode to BAR2 itself,
+     * and address_space_rw would then memcpy between overlapping ranges.
+     */
+    for (done = 0; done < len; done += sizeof(buf)) {
+        uint32_t n = MIN(len - done, sizeof(buf));
+        MemTxResult res;
+
+        if (to_guest) {
+            memcpy(buf, ram + bar_off + done, n);
+            res = pci_dma_write(pdev, bus + done, buf, n);
+        } else {
+            res = pci_dma_read(pdev, bus + done, buf, n);
+            if (res == MEMTX_OK) {
+                memcpy(ram + bar_off + done, buf, n);
+                /* Written behind the memory API: tell migration. */
+                memory_region_set_dirty(&s->bar2, bar_off + done, n);
+            }
+        }
+        if (res != MEMTX_OK) {
+            qemu_log_mask(LOG_GUEST_ERROR,
+                          "%s: DMA %s bus address 0x%" PRIx64
+                          " failed (MemTxResult 0x%x) after 0x%" PRIx32
+                          " bytes\n", TYPE_MYPCI_CONFIGURABLE,
+                          to_guest ? "write to" : "read from", bus + done,
+                          res, done);
+            trace_mypci_configurable_dma_end(done,
+                                             MYCFG_DMA_STATUS_ERR_BUS_MASK);
+            return MYCFG_DMA_STATUS_ERR_BUS_MASK;
+        }
+    }
+    trace_mypci_configurable_dma_end(len, MYCFG_DMA_STATUS_DONE_MASK);
+    return MYCFG_DMA_STATUS_DONE_MASK;
+}
+
+static void dma_cmd_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                               uint64_t old_value, uint64_t new_value)
+{
+    MyPciCfgState *s = blk->opaque;
+    uint32_t status;
+
+    if (!(new_value & MYCFG_DMA_CMD_START_MASK)) {
+        return;
+    }
+    qme_reg_set(blk, MYCFG_R_DMA_CMD, new_value & ~MYCFG_DMA_CMD_START_MASK);
+    qme_reg_set(blk, MYCFG_R_DMA_STATUS, 0);
+    status = mycfg_dma_run(s, new_value & MYCFG_DMA_CMD_DIR_MASK);
+    qme_reg_set(blk, MYCFG_R_DMA_STATUS, status);
+    mycfg_raise(s, status == MYCFG_DMA_STATUS_DONE_MASK ?
+                MYCFG_IRQ_STATUS_DMA_DONE_MASK :
+                MYCFG_IRQ_STATUS_DMA_ERROR_MASK);
+}
+
+/* Config space */
+
+static void mycfg_regs_reset(MyPciCfgState *s)
+{
+    qme_mmio_regs_reset(&s->regs);
+    qme_reg_set(&s->regs.blk, MYCFG_R_VALUE, s->reg);
+    mycfg_update_irq(s, 0);
+}
+
+static uint32_t mycfg_config_read(PCIDevice *pdev, uint32_t addr, int len)
+{
+    MyPciCfgState *s = MYPCI_CONFIGURABLE(pdev);
+
+    if (ranges_overlap(addr, len, MYCFG_VCAP_OFFSET + MYCFG_VCAP_OFF_VALUE,
+                       4)) {
+        pci_set_long(pdev->config + MYCFG_VCAP_OFFSET + MYCFG_VCAP_OFF_VALUE,
+                     mycfg_get(s, MYCFG_R_VALUE));
+    }
+    return pci_default_read_config(pdev, addr, len);
+}
+
+/*
+ * Config space past the standard header that no capability claims is
+ * reserved: reads return 0 and writes are dropped (wmask is 0 there) and
+ * reported.  Read-only fields inside capabilities are kept read-only by
+ * wmask alone, silently, as on real hardware.
+ */
+static void mycfg_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
+                               int len)
+{
+    MyPciCfgState *s = MYPCI_CONFIGURABLE(pdev);
+    uint32_t vcap_value = MYCFG_VCAP_OFFSET + MYCFG_VCAP_OFF_VALUE;
+    uint32_t vcap_ctrl = MYCFG_VCAP_OFFSET + MYCFG_VCAP_OFF_CTRL;
+    int i;
+
+    for (i = 0; i < len; i++) {
+        if (addr + i >= PCI_CONFIG_HEADER_SIZE && !pdev->used[addr + i]) {
+            qemu_log_mask(LOG_GUEST_ERROR,
+                          "%s: config write of %d byte(s) at 0x%x"
+                          " (value 0x%x) touches reserved config space:"
+                          " reserved bytes ignored\n",
+                          TYPE_MYPCI_CONFIGURABLE, len, addr, val);
+            trace_mypci_configurable_config_reserved(addr, len, val);
+            break;
+        }
+    }
+
+    pci_default_write_config(pdev, addr, val, len);
+
+    if (ranges_overlap(addr, len, vcap_value, 4)) {
+        qme_reg_set(&s->regs.blk, MYCFG_R_VALUE,
+                    pci_get_long(pdev->config + vcap_value));
+    }
+    if (range_covers_byte(addr, len, vcap_ctrl) &&
+        (pdev->config[vcap_ctrl] & MYCFG_VCAP_CTRL_RESET_REGS)) {
+        pdev->config[vcap_ctrl] = 0;
+        trace_mypci_configurable_vcap_reset_regs();
+        mycfg_regs_reset(s);
+    }
+    /* The guest may just have switched between INTx and MSI. */
+    if (ranges_overlap(addr, len, MYCFG_MSI_CAP_OFFSET, PCI_MSI_FLAGS + 2)) {
+        mycfg_update_irq(s, 0);
+    }
+}
+
+static bool mycfg_vcap_init(MyPciCfgState *s, bool express, Error **errp)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    uint8_t *cap = pdev->config + MYCFG_VCAP_OFFSET;
+    uint32_t features = MYCFG_VCAP_FEAT_DMA |
+                        (ctz64(s->bar2_size) <<
+                         MYCFG_VCAP_FEAT_BAR2_LOG2_SHIFT);
+
+    if (pci_add_capability(pdev, PCI_CAP_ID_VNDR, MYCFG_VCAP_OFFSET,
+                           MYCFG_VCAP_LEN, errp) < 0) {
+        return false;
+    }
+    if (msi_present(pdev)) {
+        features |= MYCFG_VCAP_FEAT_MSI;
+    }
+    if (express) {
+        features |= MYCFG_VCAP_FEAT_PCIE;
+    }
+    /* pci_add_capability left the whole capability read-only. */
+    cap[PCI_CAP_FLAGS] = MYCFG_VCAP_LEN;
+    cap[MYCFG_VCAP_OFF_VERSION] = MYCFG_VCAP_LAYOUT_VERSION;
+    pci_set_long(cap + MYCFG_VCAP_OFF_FEATURES, features);
+    pci_set_long(pdev->wmask + MYCFG_VCAP_OFFSET + MYCFG_VCAP_OFF_VALUE,
+                 0xffffffff);
+    pdev->wmask[MYCFG_VCAP_OFFSET + MYCFG_VCAP_OFF_CTRL] =
+        MYCFG_VCAP_CTRL_RESET_REGS;
+    return true;
+}
+
+static void mycfg_realize(PCIDevice *pdev, Error **errp)
+{
+    MyPciCfgState *s = MYPCI_CONFIGURABLE(pdev);
+    PCIBus *bus = pci_get_bus(pdev);
+    bool express = pci_bus_is_express(bus) && !pci_bus_is_root(bus);
+    Error *err = NULL;
+    uint32_t i;
+
+    if (!is_power_of_2(s->bar2_size) || s->bar2_size < MYCFG_BAR2_SIZE_MIN ||
+        s->bar2_size > MYCFG_BAR2_SIZE_MAX) {
+        error_setg(errp, "bar2-size must be a power of two from 4 KiB to "
+                   "1 GiB, not 0x%" PRIx64, s->bar2_size);
+        return;
+    }
+
+    pci_config_set_interrupt_pin(pdev->config, 1);
+
+    if (!qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_MYPCI_CONFIGURABLE,
+                            mypci_configurable_regs, MYCFG_NUM_REGS,
+                            s->reg_values, MYCFG_BAR0_SIZE, errp)) {
+        return;
+    }
+    qme_reg_set(&s->regs.blk, MYCFG_R_VALUE, s->reg);
+    pci_register_bar(pdev, MYCFG_REG_BAR, PCI_BASE_ADDRESS_SPACE_MEMORY,
+                     &s->regs.mr);
+
+    memory_region_init_ram(&s->bar2, OBJECT(s), "mypci_configurable.bar2",
+                           s->bar2_size, &err);
+    if (err) {
+        error_propagate(errp, err);
+        return;
+    }
+    pci_register_bar(pdev, MYCFG_RAM_BAR, PCI_BASE_ADDRESS_SPACE_MEMORY |
+                     PCI_BASE_ADDRESS_MEM_TYPE_64 |
+                     PCI_BASE_ADDRESS_MEM_PREFETCH, &s->bar2);
+
+    if (s->msi != ON_OFF_AUTO_OFF &&
+        msi_init(pdev, MYCFG_MSI_CAP_OFFSET, 1, true, false, &err) < 0) {
+        /* msi=auto on a machine without an MSI controller: INTx only. */
+        if (s->msi == ON_OFF_AUTO_ON || msi_nonbroken) {
+            error_propagate_prepend(errp, err, "msi: ");
+            return;
+        }
+        error_free(err);
+        err = NULL;
+    }
+
+    if (express) {
+        if (pcie_endpoint_cap_init(pdev, MYCFG_PCIE_CAP_OFFSET) < 0) {
+            error_setg(errp, "cannot add the PCI Express capability");
+            return;
+        }
+    } else {
+        /* Conventional here: 256 bytes of config space, no Express cap. */
+        pdev->cap_present &= ~QEMU_PCI_CAP_EXPRESS;
+    }
+
+    if (!mycfg_vcap_init(s, express, errp)) {
+        return;
+    }
+    /*
+     * QEMU leaves device-specific config space writable by default: make
+     * every byte no capability claims reserved, i.e. read-only 0.
+     */
+    for (i = PCI_CONFIG_HEADER_SIZE; i < pci_config_size(pdev); i++) {
+        if (!pdev->used[i]) {
+            pdev->wmask[i] = 0;
+        }
+    }
+}
+
+static void mycfg_exit(PCIDevice *pdev)
+{
+    if (pci_is_express(pdev)) {
+        pcie_cap_exit(pdev);
+    }
+    msi_uninit(pdev);
+}
+
+static void mycfg_instance_init(Object *obj)
+{
+    /*
+     * Sizes config space for Express; realize drops the flag again when
+     * the device does not sit behind a PCIe port.
+     */
+    PCI_DEVICE(obj)->cap_present |= QEMU_PCI_CAP_EXPRESS;
+}
+
+static void mycfg_reset(DeviceState *dev)
+{
+    MyPciCfgState *s = MYPCI_CONFIGURABLE(dev);
+    PCIDevice *pdev = PCI_DEVICE(dev);
+
+    pdev->config[MYCFG_VCAP_OFFSET + MYCFG_VCAP_OFF_CTRL] = 0;
+    mycfg_regs_reset(s);
+    trace_mypci_configurable_reset(s->reg);
+}
+
+/*
+ * "value": the live VALUE register.  qdev properties such as "reg" are
+ * frozen once the device is realized, so the register gets a plain QOM
+ * property that qom-get/qom-set can use while the guest runs.
+ */
+static void mycfg_get_value(Object *obj, Visitor *v, const char *name,
+                            void *opaque, Error **errp)
+{
+    MyPciCfgState *s = MYPCI_CONFIGURABLE(obj);
+    uint32_t value = DEVICE(obj)->realized ? mycfg_get(s, MYCFG_R_VALUE)
+                                           : s->reg;
+
+    visit_type_uint32(v, name, &value, errp);
+}
+
+static void mycfg_set_value(Object *obj, Visitor *v, const char *name,
+                            void *opaque, Error **errp)
+{
+    MyPciCfgState *s = MYPCI_CONFIGURABLE(obj);
+    uint32_t value;
+
+    if (!visit_type_uint32(v, name, &value, errp)) {
+        return;
+    }
+    if (!DEVICE(obj)->realized) {
+        error_setg(errp, "value: settable only on a running device; "
+                   "use reg= for the initial value");
+        return;
+    }
+    trace_mypci_configurable_qom_set_value(value);
+    qme_reg_set(&s->regs.blk, MYCFG_R_VALUE, value);
+}
+
+static Property mycfg_properties[] = {
+    DEFINE_PROP_UINT32("reg", MyPciCfgState, reg, 0),
+    DEFINE_PROP_SIZE("bar2-size", MyPciCfgState, bar2_size,
+                     MYCFG_BAR2_SIZE_DEFAULT),
+    DEFINE_PROP_ON_OFF_AUTO("msi", MyPciCfgState, msi, ON_OFF_AUTO_AUTO),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static const VMStateDescription vmstate_mycfg = {
+    .name = TYPE_MYPCI_CONFIGURABLE,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (VMStateField[]) {
+        /* Config space (MSI, vendor capability) and the INTx level. */
+        VMSTATE_PCI_DEVICE(parent_obj, MyPciCfgState),
+        VMSTATE_QME_REGS(reg_values, MyPciCfgState),
+        /* BAR2 travels with guest RAM: memory_region_init_ram registers it. */
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static void mycfg_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+
+    k->realize = mycfg_realize;
+    k->exit = mycfg_exit;
+    k->config_read = mycfg_config_read;
+    k->config_write = mycfg_config_write;
+    k->vendor_id = MYCFG_VENDOR_ID;
+    k->device_id = MYCFG_DEVICE_ID;
+    k->revision = MYCFG_REVISION;
+    k->class_id = MYCFG_CLASS;
+    k->subsystem_vendor_id = MYCFG_SUBSYSTEM_VENDOR_ID;
+    k->subsystem_id = MYCFG_SUBSYSTEM_ID;
+    dc->desc = "Configurable PCI/PCIe device: register, interrupts, "
+               "RAM BAR, DMA (qemu-modules-extra)";
+    dc->reset = mycfg_reset;
+    dc->vmsd = &vmstate_mycfg;
+    device_class_set_props(dc, mycfg_properties);
+    object_class_property_set_description(klass, "reg",
+        "Value of the VALUE register (BAR0 0x00) after reset; default 0");
+    object_class_property_set_description(klass, "bar2-size",
+        "Size of the RAM in BAR2 (64-bit, prefetchable): a power of two "
+        "from 4K to 1G; default 64K");
+    object_class_property_set_description(klass, "msi",
+        "on: MSI capability (error if the machine has no MSI); "
+        "off: INTx only; auto (default): MSI if the machine supports it");
+    object_class_property_add(klass, "value", "uint32", mycfg_get_value,
+                              mycfg_set_value, NULL, NULL);
+    object_class_property_set_description(klass, "value",
+        "Live VALUE register for qom-get/qom-set while the guest runs "
+        "(not a -device option: use reg)");
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static const TypeInfo mycfg_info = {
+    .name = TYPE_MYPCI_CONFIGURABLE,
+    .parent = TYPE_PCI_DEVICE,
+    .instance_size = sizeof(MyPciCfgState),
+    .instance_init = mycfg_instance_init,
+    .class_init = mycfg_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { INTERFACE_PCIE_DEVICE },
+        { INTERFACE_CONVENTIONAL_PCI_DEVICE },
+        { },
+    },
+};
+
+static void mycfg_register_types(void)
+{
+    type_register_static(&mycfg_info);
+}
+
+type_init(mycfg_register_types)
