@@ -26,7 +26,12 @@ done
 kernel=$(sed -n "s/^QME_GUEST_KERNEL='\{0,1\}\([^']*\)'\{0,1\}$/\1/p" \
     "${QME_CACHE:-/var/cache/qemu-modules-extra}/guest.env")
 echo "demo: booting Debian arm64 with:$devices"
-exec meson devenv -C "$build" qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on \
+meson devenv -C "$build" qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on \
     -m 512 -nographic -no-reboot -nic none \
     -kernel "$kernel" -initrd "$build/images/initrd.gz" \
     -append "console=ttyAMA0 quiet panic=-1 qme.demo=1" $devices
+
+if [ -f "$build/devices/mmio-sockdev/mmio-sockdev.so" ]; then
+    echo "demo: mmio-sockdev: reference UART server + bare-metal firmware"
+    "$top/devices/mmio-sockdev/demo.sh" "$build"
+fi

@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+# End-to-end tests of mmio-sockdev on the stock QEMU (TAP): the reference
+# UART server and the bare-metal firmware over both protocols and both
+# transports, start-up faults, and a server that dies, comes back, goes
+# mute or talks garbage while the guest runs (reads through HMP "xp",
+# which goes through the device's MMIO handler).
+#
+# Usage: test-sockdev-e2e.py BUILDDIR   (env: QME_QEMU, QME_LOADER,
+#        QME_MODULE_PATH from meson's qme_test_env)
+#
+# Copyright (c) 2026 qemu-modules-extra developers
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+import json
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+B = sys.argv[1]
+D = os.path.join(B, 'devices', 'mmio-sockdev')
+SERVER = os.path.join(D, 'sockdev-uart-server')
+FW = os.path.join(D, 'firmware', 'sockdev-hello.elf')
+QEMU = os.environ.get('QME_QEMU', '/usr/bin/qemu-system-aarch64')
+ENV = dict(os.environ, LD_PRELOAD=os.environ.get('QME_LOADER', ''))
+TMP = tempfile.mkdtemp(prefix='sockdev-e2e-')
+n = 0
+failed = 0
+
+
+def ok(cond, name, diag=''):
+    global n, failed
+    n += 1
+    print(f'{"" if cond else "not "}ok {n} - {name}')
+    if not cond:
+        failed += 1
+        for line in str(diag).splitlines()[-15:]:
+            print('# ' + line)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def start_server(*args):
+    p = subprocess.Popen([SERVER, *args], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    # Ready once it prints the waiting line.
+    lines = []
+    while True:
+        line = p.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith('Waiting for QEMU'):
+            break
+    p.banner = ''.join(lines)
+    return p
+
+
+def run_qemu(args, timeout=30):
+    r = subprocess.run([QEMU, '-M', 'virt', '-cpu', 'max', '-m', '128',
+                        '-nographic', '-no-reboot', '-nic', 'none', *args],
+                       env=ENV, capture_output=True, text=True,
+                       timeout=timeout)
+    return r.returncode, r.stdout + r.stderr
+
+
+def firmware_run(sock_prop, server_args, proto):
+    srv = start_server('--once', *server_args)
+    rc, out = run_qemu(['-kernel', FW, '-device',
+                        f'mmio-sockdev,socket={sock_prop},protocol={proto}'])
+    try:
+        sout, _ = srv.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        srv.kill()
+        sout, _ = srv.communicate()
+    return srv.banner + sout, out
+
+
+# 1. Firmware over v1/TCP: the seed's start-up lines and the hello line.
+port = free_port()
+sout, qout = firmware_run(f'tcp:127.0.0.1:{port}', ['--port', str(port)],
+                          'v1')
+expect = (f'MMIO Device Server listening on port {port}\n'
+          'Register map:\n'
+          '  0x00 TXDATA (W): Print character\n'
+          '  0x04 STATUS (R): TXREADY=1\n'
+          '  0x08 CTRL (R/W): ENABLE bit\n'
+          'Waiting for QEMU connection...\n')
+ok(sout.startswith(expect), 'server prints the seed start-up lines', sout)
+ok(re.search(r"Client connected from \('127\.0\.0\.1', \d+\)\n"
+             r"Hello from MMIO sockdev\n", sout) is not None,
+   'v1/tcp: firmware line arrives at the server', sout + qout)
+ok('bridge status 0x00000003' in qout and 'sent 24 bytes' in qout,
+   'v1/tcp: guest sees CONNECTED|V1 and TXREADY', qout)
+
+# 2. Seed protocol over a UNIX socket.
+path = os.path.join(TMP, 'uart.sock')
+sout, qout = firmware_run(f'unix:{path}', ['--unix', path], 'seed')
+ok('Hello from MMIO sockdev\n' in sout and
+   'bridge status 0x00000001' in qout,
+   'seed/unix: firmware line arrives, bridge says seed', sout + qout)
+
+# 3. Start-up faults and bad properties.
+port = free_port()
+rc, out = run_qemu(['-device', f'mmio-sockdev,socket=tcp:127.0.0.1:{port}'])
+ok(rc != 0 and 'no device server' in out and 'Connection refused' in out,
+   'absent server: clear error and exit (on-absent=fail)', out)
+t0 = time.time()
+rc, out = run_qemu(['-device', f'mmio-sockdev,socket=tcp:127.0.0.1:{port},'
+                    'on-absent=wait,wait-ms=600'])
+ok(rc != 0 and 'waiting up to 600 ms' in out and time.time() - t0 >= 0.5,
+   'absent server: on-absent=wait waits, then fails', out)
+rc, out = run_qemu(['-kernel', FW, '-device',
+                    f'mmio-sockdev,socket=tcp:127.0.0.1:{port},'
+                    'on-absent=run'])
+ok('device server not connected' in out,
+   'absent server: on-absent=run starts, guest sees STATUS.CONNECTED=0', out)
+for prop, word in (('protocol=x', 'protocol=x'), ('size=0x1001', 'size='),
+                   ('addr=0x9000000', 'addr='), ('irq=500', 'irq=500'),
+                   ('on-absent=x', 'on-absent=x'),
+                   ('socket=udp:x', 'socket=udp:x'),
+                   ('timeout-ms=0', 'timeout-ms=0')):
+    rc, out = run_qemu(['-device', f'mmio-sockdev,{prop}'])
+    ok(rc != 0 and word in out, f'bad property {prop} is refused by name',
+       out)
+
+
+# 4. Faults while the guest runs: QEMU stopped (-S), reads via HMP xp.
+class Qmp:
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX)
+        for _ in range(100):
+            try:
+                self.s.connect(path)
+                break
+            except OSError:
+                time.sleep(0.05)
+        self.f = self.s.makefile('rw')
+        self.f.readline()
+        self.cmd('qmp_capabilities')
+
+    def cmd(self, name, **args):
+        self.f.write(json.dumps({'execute': name, 'arguments': args}) + '\n')
+        self.f.flush()
+        while True:
+            r = json.loads(self.f.readline())
+            if 'return' in r or 'error' in r:
+                return r
+
+    def xp(self, addr):
+        r = self.cmd('human-monitor-command',
+                     **{'command-line': f'xp /1wx {addr:#x}'})
+        # A warning QEMU prints meanwhile lands in the same HMP output.
+        m = re.findall(r'\s(0x[0-9a-f]{8})\b', r.get('return', ''))
+        return int(m[-1], 16) if m else None
+
+
+def qemu_bg(dev):
+    qmp = os.path.join(TMP, f'qmp{time.time()}.sock')
+    p = subprocess.Popen([QEMU, '-M', 'virt', '-nographic', '-nic', 'none',
+                          '-S', '-qmp', f'unix:{qmp},server=on,wait=off',
+                          '-serial', 'none', '-monitor', 'none',
+                          '-d', 'guest_errors', '-device', dev],
+                         env=ENV, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    return p, Qmp(qmp)
+
+
+W = 0x0b000000
+BR = W + 0x1000
+port = free_port()
+srv = start_server('--port', str(port), '--quiet')
+q, m = qemu_bg(f'mmio-sockdev,socket=tcp:127.0.0.1:{port},timeout-ms=300,'
+               'reconnect-ms=100')
+ok(m.xp(W + 4) == 1 and m.xp(BR) == 0x4b434f53 and m.xp(BR + 4) == 3,
+   'running: STATUS reads 1, bridge MAGIC and CONNECTED|V1')
+srv.kill()
+srv.wait()
+t0 = time.time()
+v = m.xp(W + 4)
+ok(v == 0xffffffff and time.time() - t0 < 1.0,
+   'server killed: read answers all-ones within 1 s', v)
+ok(m.xp(BR + 4) == 2 and m.xp(BR + 8) == 1,
+   'server killed: bridge CONNECTED=0, OUTAGES=1')
+m.xp(W + 8)
+srv = start_server('--port', str(port), '--quiet')
+for _ in range(40):
+    if m.xp(BR + 4) == 3:
+        break
+    time.sleep(0.05)
+ok(m.xp(W + 8) == 1 and m.xp(BR + 4) == 3,
+   'server back: reconnected, CTRL reads its reset value 1')
+srv.kill()
+srv.wait()
+
+# A server that accepts but never answers: the timeout catches it.
+lsock = socket.socket()
+lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+lsock.bind(('127.0.0.1', port))
+lsock.listen(4)
+conns = []
+
+
+def mute_accept():
+    while True:
+        try:
+            c, _ = lsock.accept()
+        except OSError:
+            return
+        conns.append(c)
+
+
+threading.Thread(target=mute_accept, daemon=True).start()
+# Seed protocol needs no handshake: the mute server "connects".
+time.sleep(0.1)
+q.kill()
+q.wait()
+q, m = qemu_bg(f'mmio-sockdev,socket=tcp:127.0.0.1:{port},protocol=seed,'
+               'timeout-ms=300')
+t0 = time.time()
+v = m.xp(W + 4)
+dt = time.time() - t0
+ok(v == 0xffffffff and 0.25 <= dt < 1.0,
+   f'mute server: read times out ({dt:.2f} s) with all-ones', v)
+
+
+def garbage_case(reply, name):
+    global q, m
+    for c in conns:
+        c.close()
+    conns.clear()
+    q.kill()
+    q.wait()
+    q, m = qemu_bg(f'mmio-sockdev,socket=tcp:127.0.0.1:{port},'
+                   'protocol=seed,timeout-ms=300,reconnect-ms=60000')
+    for _ in range(50):
+        if conns:
+            break
+        time.sleep(0.02)
+    c = conns[0]
+
+    def answer():
+        try:
+            c.recv(6)
+            c.sendall(reply)
+        except OSError:
+            pass
+    threading.Thread(target=answer, daemon=True).start()
+    v = m.xp(W + 4)
+    st = m.xp(BR + 4)
+    ok(v == 0xffffffff and st == 0 and q.poll() is None,
+       f'{name}: read is all-ones, connection reset, QEMU alive', (v, st))
+
+
+garbage_case(b'\x01\x02\x03\x04\x05\x06\x07\x08', 'oversized seed reply')
+garbage_case(b'\x01\x02', 'short seed reply')
+q.kill()
+out = q.communicate()[0]
+ok(out.count('device server at') >= 1 and 'Segmentation' not in out,
+   'outages were reported, no crash', out)
+lsock.close()
+
+print(f'1..{n}')
+sys.exit(1 if failed else 0)

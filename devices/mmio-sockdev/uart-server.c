@@ -1,0 +1,157 @@
+/*
+ * Reference device server for mmio-sockdev: the seed's UART (TXDATA prints
+ * a character, STATUS.TXREADY always 1, CTRL.ENABLE gates printing), its
+ * registers a register table (sockdev-uart.regs.toml) served by the sockdev
+ * server library.  Speaks both the seed and the v1 protocol.
+ *
+ * Usage: sockdev-uart-server [--port N] [--host ADDR] [--unix PATH]
+ *                            [--once] [--quiet]
+ *
+ * Copyright (c) 2026 qemu-modules-extra developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qme/sockdev-server.h"
+#include "sockdev_uart-regtable.h"
+
+#define UART_WINDOW 0x1000
+
+static volatile sig_atomic_t stop;
+static bool once;
+static bool was_connected;
+
+static void txdata_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                              uint64_t old_value, uint64_t new_value)
+{
+    (void)reg;
+    (void)old_value;
+    if (qme_reg_get(blk, SDUART_R_CTRL) & SDUART_CTRL_ENABLE_MASK) {
+        putchar((int)(new_value & SDUART_TXDATA_CHAR_MASK));
+        fflush(stdout);
+    }
+}
+
+static const QmeSdServerOps *base_ops = &qme_sd_regblock_ops;
+
+static void on_connected(void *opaque, const char *peer)
+{
+    (void)opaque;
+    printf("Client connected from %s\n", peer);
+    fflush(stdout);
+    was_connected = true;
+}
+
+static void on_disconnected(void *opaque, const char *why)
+{
+    QmeRegBlock *blk = opaque;
+
+    fprintf(stderr, "Client disconnected (%s)\n", why);
+    /* A new QEMU starts from a fresh device, as after power-on. */
+    qme_regblock_reset(blk);
+    if (once) {
+        stop = 1;
+    }
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static const char *access_letters(QmeRegAccess a)
+{
+    switch (a) {
+    case QME_REG_RO:
+    case QME_REG_RC:
+        return "R";
+    case QME_REG_WO:
+        return "W";
+    default:
+        return "R/W";
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static uint64_t values[SDUART_NUM_REGS];
+    const char *host = "127.0.0.1", *unix_path = NULL;
+    int port = 7890, i;
+    bool quiet = false;
+    char addr[300], err[256];
+    QmeSdServerOps ops = *base_ops;
+    QmeRegBlock blk;
+    QmeSdServer *srv;
+
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--port") && i + 1 < argc) {
+            port = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--host") && i + 1 < argc) {
+            host = argv[++i];
+        } else if (!strcmp(argv[i], "--unix") && i + 1 < argc) {
+            unix_path = argv[++i];
+        } else if (!strcmp(argv[i], "--once")) {
+            once = true;
+        } else if (!strcmp(argv[i], "--quiet")) {
+            quiet = true;
+        } else {
+            fprintf(stderr, "usage: %s [--port N] [--host ADDR] "
+                    "[--unix PATH] [--once] [--quiet]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (qme_regblock_init(&blk, sockdev_uart_regs, SDUART_NUM_REGS, values,
+                          NULL, err, sizeof(err)) < 0) {
+        fprintf(stderr, "register table: %s\n", err);
+        return 1;
+    }
+    qme_regblock_reset(&blk);
+    ops.connected = on_connected;
+    ops.disconnected = on_disconnected;
+    srv = qme_sd_server_new(&ops, &blk, UART_WINDOW, QME_SD_CAP_STATE);
+    if (unix_path) {
+        snprintf(addr, sizeof(addr), "unix:%s", unix_path);
+    } else {
+        snprintf(addr, sizeof(addr), "tcp:%s:%d", host, port);
+    }
+    if (!srv || qme_sd_server_listen(srv, addr, err, sizeof(err)) < 0) {
+        fprintf(stderr, "sockdev-uart-server: %s\n", err);
+        return 1;
+    }
+    if (quiet) {
+        qme_sd_server_set_log(srv, NULL);
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    if (unix_path) {
+        printf("MMIO Device Server listening on %s\n", addr);
+    } else {
+        printf("MMIO Device Server listening on port %d\n",
+               qme_sd_server_port(srv));
+    }
+    printf("Register map:\n");
+    for (i = 0; i < SDUART_NUM_REGS; i++) {
+        printf("  0x%02x %s (%s): %s\n", sockdev_uart_regs[i].offset,
+               sockdev_uart_regs[i].name,
+               access_letters(sockdev_uart_regs[i].access),
+               sockdev_uart_regs[i].doc);
+    }
+    printf("Waiting for QEMU connection...\n");
+    fflush(stdout);
+
+    while (!stop) {
+        if (qme_sd_server_run_once(srv, 200) < 0) {
+            break;
+        }
+        if (once && was_connected && !qme_sd_server_connected(srv)) {
+            break;
+        }
+    }
+    qme_sd_server_free(srv);
+    return 0;
+}
