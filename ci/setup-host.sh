@@ -18,6 +18,7 @@ packages="
     gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
     device-tree-compiler cpio xz-utils kmod
     clang libclang-rt-14-dev
+    debhelper fakeroot lintian debootstrap binutils util-linux
 "
 
 if [ "$(id -u)" -ne 0 ]; then
