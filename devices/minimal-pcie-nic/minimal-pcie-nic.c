@@ -32,6 +32,7 @@
 #include "hw/qdev-properties.h"
 #include "hw/core/qdev-prop-internal.h"
 #include "migration/vmstate.h"
+#include "qme/qdev-props.h"
 #include "qme/regtable-qemu.h"
 #include "minimal_pcie_nic-regtable.h"
 #include "trace-minimal_pcie_nic.h"
@@ -539,6 +540,7 @@ static void mpn_class_init(ObjectClass *klass, void *data)
     object_class_property_set_description(klass, "dma-size",
         "DMA device buffer in bytes, 4097 to 64 MiB (default 1 MiB)");
     set_bit(DEVICE_CATEGORY_NETWORK, dc->categories);
+    qme_describe_inherited_props(klass);
 }
 
 static const TypeInfo mpn_info = {

@@ -30,6 +30,7 @@
 #include "hw/pci/pcie.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
+#include "qme/qdev-props.h"
 #include "qme/regtable-qemu.h"
 #include "mypci_configurable-regtable.h"
 #include "trace-mypci_configurable.h"
@@ -495,6 +496,7 @@ static void mycfg_class_init(ObjectClass *klass, void *data)
         "Live VALUE register for qom-get/qom-set while the guest runs "
         "(not a -device option: use reg)");
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+    qme_describe_inherited_props(klass);
 }
 
 static const TypeInfo mycfg_info = {

@@ -14,6 +14,7 @@
 #include "hw/pci/pci.h"
 #include "migration/vmstate.h"
 #include "qemu/module.h"
+#include "qme/qdev-props.h"
 #include "qme/regtable-qemu.h"
 #include "mypci_minimal-regtable.h"
 #include "trace-mypci_minimal.h"
@@ -76,6 +77,7 @@ static void mypci_minimal_class_init(ObjectClass *klass, void *data)
     dc->reset = mypci_minimal_reset;
     dc->vmsd = &vmstate_mypci_minimal;
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+    qme_describe_inherited_props(klass);
 }
 
 static const TypeInfo mypci_minimal_info = {

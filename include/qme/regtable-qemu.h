@@ -20,6 +20,12 @@ typedef struct QmeMmioRegs {
     QmeRegBlock blk;
     MemoryRegion mr;
     const char *name;       /* device name in logs and trace events */
+    /*
+     * The last register read whole and without side effects: guests poll
+     * one register in a loop, and a read of it then skips the engine's
+     * lookup and checks (derived state: never migrated).
+     */
+    const QmeReg *polled;
 } QmeMmioRegs;
 
 /*

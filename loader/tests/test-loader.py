@@ -8,6 +8,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -55,6 +56,15 @@ for d in devices:
 out = run([qemu, '-M', 'virt', '-device', 'mypci_minimal,help'])
 check(out.returncode == 0 and 'mypci_minimal options:' in out.stdout,
       '-device mypci_minimal,help lists its properties', out.stdout + out.stderr)
+# Every property, our own and the ones inherited from QEMU's core classes,
+# has a description: "name=<type> - text", never a bare name or "-  (".
+for d in devices:
+    out = run([qemu, '-M', 'virt', '-device', f'{d},help'])
+    props = [l for l in out.stdout.splitlines() if '=<' in l]
+    bare = [l for l in props if not re.match(r'\s+\S+=<[^>]*>\s+- [^ (]', l)]
+    check(out.returncode == 0 and not bare,
+          f'-device {d},help describes all {len(props)} properties',
+          '\n'.join(bare) or out.stderr)
 
 # 2. -device works, and a bad property gets QEMU's own error.
 out = run([qemu] + QEMU_ARGS + ['-device', 'mypci_minimal', '-S',

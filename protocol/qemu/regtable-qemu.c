@@ -57,9 +57,26 @@ void qme_mmio_regs_write(QmeMmioRegs *regs, hwaddr addr, uint64_t value,
     }
 }
 
+/* A read whose only effect is returning the stored value. */
+static bool plain_read(const QmeReg *reg, hwaddr addr, unsigned size)
+{
+    return addr == reg->offset && size == reg->size && !reg->read &&
+           (reg->access == QME_REG_RW || reg->access == QME_REG_RO);
+}
+
 static uint64_t regs_mmio_read(void *opaque, hwaddr addr, unsigned size)
 {
-    return qme_mmio_regs_read(opaque, addr, size);
+    QmeMmioRegs *regs = opaque;
+    const QmeReg *reg = regs->polled;
+
+    if (reg && addr == reg->offset && size == reg->size &&
+        !trace_event_get_state_backends(TRACE_QME_REGS_READ)) {
+        return qme_reg_get(&regs->blk, qme_reg_index(&regs->blk, reg)) &
+               ~reg->reserved;
+    }
+    reg = qme_regblock_find(&regs->blk, addr);
+    regs->polled = reg && plain_read(reg, addr, size) ? reg : NULL;
+    return qme_mmio_regs_read(regs, addr, size);
 }
 
 static void regs_mmio_write(void *opaque, hwaddr addr, uint64_t value,
@@ -101,6 +118,7 @@ bool qme_mmio_regs_init(QmeMmioRegs *regs, Object *owner, const char *name,
         return false;
     }
     regs->name = name;
+    regs->polled = NULL;
     qme_regblock_reset(&regs->blk);
     memory_region_init_io(&regs->mr, owner, &regs_mmio_ops, regs, name, size);
     return true;
