@@ -166,10 +166,15 @@ static void load_dir(const char *dir, const char *exe, const char *exe_id,
         stamp_field(stamp, "build-id", id, sizeof(id));
         stamp_field(stamp, "qemu", version, sizeof(version));
         if (strcmp(id, exe_id) != 0) {
+            /*
+             * Says what to rerun for both kinds of user: the build tree
+             * and the distribution package.
+             */
             fprintf(stderr, LOG_PREFIX "refusing %s: built for QEMU %s "
                     "(build-id %s), but %s is build-id %s; rebuild it "
-                    "against this QEMU (ci/make-sdk.sh, then meson "
-                    "compile)\n", path, version, id, exe, exe_id);
+                    "(ci/make-sdk.sh, then meson compile) or install the "
+                    "qemu-modules-extra package built for this QEMU\n",
+                    path, version, id, exe, exe_id);
             continue;
         }
         if (!dlopen(path, RTLD_NOW | RTLD_LOCAL)) {

@@ -265,8 +265,10 @@ QmeRegStatus qme_regblock_write(QmeRegBlock *blk, uint64_t addr,
 
     if (r->pre_write) {
         new = r->pre_write(blk, r, new);
-        /* Keep the invariant that values never hold bits outside the
-         * register or reserved bits, whatever the hook returns. */
+        /*
+         * Keep the invariant that values never hold bits outside the
+         * register or reserved bits, whatever the hook returns.
+         */
         new &= size_mask(r->size) & ~r->reserved;
     }
     *stored = new;

@@ -28,7 +28,7 @@ typedef enum QmeRegAccess {
     QME_REG_WO,     /* write-only: a read returns 0 and is reported */
     QME_REG_W1C,    /* write 1 to clear: written 1 bits are cleared */
     QME_REG_W1S,    /* write 1 to set: written 1 bits are set */
-    QME_REG_RC,     /* read to clear: a read returns the value, then zeroes it */
+    QME_REG_RC,     /* read to clear: a read returns the value, then 0 */
 } QmeRegAccess;
 
 /* Register flags. */
@@ -92,7 +92,7 @@ struct QmeReg {
 typedef enum QmeRegStatus {
     QME_REG_OK = 0,
     QME_REG_UNMAPPED,       /* no register at that offset */
-    QME_REG_BAD_SIZE,       /* size not allowed, crosses a register, unaligned */
+    QME_REG_BAD_SIZE,       /* bad size, crosses a register, unaligned */
     QME_REG_READ_ONLY,      /* write to an RO register */
     QME_REG_WRITE_ONLY,     /* read of a WO register */
     QME_REG_RESERVED_BITS,  /* write set reserved bits (applied without them) */

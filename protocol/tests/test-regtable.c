@@ -818,6 +818,7 @@ static void test_init_errors(Tap *t)
     static const QmeReg ok[] = { REG("A", 0, 1), REG("B", 1, 1),
                                  REG("C", 2, 2), REG("D", 8, 8) };
     QmeRegBlock blk;
+    uint64_t value[1];
     char err[160];
 
     expect_init_error(t, __LINE__, unsorted, 2, "register B (#1)");
@@ -840,9 +841,9 @@ static void test_init_errors(Tap *t)
     CHECK_EQ(t, init_one(ok, 4, err, sizeof(err)), 0);
     CHECK(t, err[0] == '\0');
     /* NULL and tiny error buffers are fine */
-    CHECK_EQ(t, qme_regblock_init(&blk, size3, 1, (uint64_t[1]){ 0 }, NULL,
+    CHECK_EQ(t, qme_regblock_init(&blk, size3, 1, value, NULL,
                                   NULL, 0), -1);
-    CHECK_EQ(t, qme_regblock_init(&blk, size3, 1, (uint64_t[1]){ 0 }, NULL,
+    CHECK_EQ(t, qme_regblock_init(&blk, size3, 1, value, NULL,
                                   err, 4), -1);
     CHECK_EQ(t, strlen(err), 3);
     CHECK_EQ(t, qme_regblock_init(&blk, ok, 4, NULL, NULL, err, sizeof(err)),

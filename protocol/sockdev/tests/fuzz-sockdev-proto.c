@@ -64,8 +64,6 @@ static void check_seed(const uint8_t *buf, size_t n)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check_v1(data, size, QME_SD_FROM_CLIENT);

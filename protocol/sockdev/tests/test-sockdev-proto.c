@@ -76,7 +76,7 @@ static int set_field(Expect *e, const char *kv)
 {
     const char *eq = strchr(kv, '=');
     char key[32];
-    unsigned long long v;
+    uint64_t v;
     long n;
 
     if (!eq || (size_t)(eq - kv) >= sizeof(key)) {
@@ -96,7 +96,11 @@ static int set_field(Expect *e, const char *kv)
         e->m.data_len = (uint32_t)n;
         return n < 0 ? -1 : 0;
     }
-    v = strtoull(eq + 1, NULL, 0);
+    /* Numbers in the vectors are 0x-prefixed hex or decimal. */
+    if (sscanf(eq + 1, strncmp(eq + 1, "0x", 2) ? "%" SCNu64 : "%" SCNx64,
+               &v) != 1) {
+        return -1;
+    }
 #define F(name) if (!strcmp(key, #name)) { e->m.name = v; return 0; }
     F(id) F(magic) F(version) F(min_version) F(window) F(caps) F(addr)
     F(size) F(value) F(status) F(line) F(level) F(dma_addr) F(dma_len)
@@ -234,7 +238,8 @@ int main(int argc, char **argv)
     FILE *f;
     int lineno = 0;
 
-    if (argc != 2 || !(f = fopen(argv[1], "r"))) {
+    f = argc == 2 ? fopen(argv[1], "r") : NULL;
+    if (!f) {
         fprintf(stderr, "usage: %s VECTORS-FILE\n", argv[0]);
         return 2;
     }
