@@ -86,6 +86,7 @@ int main(int argc, char **argv)
     QmeSdServerOps ops = *base_ops;
     QmeRegBlock blk;
     QmeSdServer *srv;
+    struct sigaction sa;
 
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--port") && i + 1 < argc) {
@@ -125,8 +126,11 @@ int main(int argc, char **argv)
     if (quiet) {
         qme_sd_server_set_log(srv, NULL);
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;       /* what glibc's signal() does */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 
     if (unix_path) {
         printf("MMIO Device Server listening on %s\n", addr);
