@@ -37,6 +37,7 @@
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
 #include "sysemu/device_tree.h"
+#include "sysemu/reset.h"
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/un.h>
@@ -145,15 +146,16 @@ static void sockdev_disconnect(MmioSockdevState *s, const char *why)
     s->rx_len = 0;
     s->tx_len = 0;
     s->caps = 0;
-    s->outages++;
+    /* A reconnection that fails its handshake is the same outage. */
     if (!s->outage_logged) {
+        s->outages++;
         qemu_log_mask(LOG_GUEST_ERROR, "%s: device server at %s lost (%s): "
                       "reads return all-ones and writes are dropped until "
                       "it is back\n", TYPE_MMIO_SOCKDEV, s->socket, why);
+        warn_report("%s: device server at %s lost (%s)", TYPE_MMIO_SOCKDEV,
+                    s->socket, why);
         s->outage_logged = true;
     }
-    warn_report("%s: device server at %s lost (%s)", TYPE_MMIO_SOCKDEV,
-                s->socket, why);
     /* A level the server raised must not stay up without the server. */
     if (s->irq_level) {
         s->irq_level = 0;
@@ -205,7 +207,10 @@ static void sockdev_flush_bh(void *opaque)
 {
     MmioSockdevState *s = opaque;
 
-    sockdev_flush(s, deadline_ms(s));
+    /* Also the main loop's turn for messages that came behind a reply. */
+    if (sockdev_flush(s, deadline_ms(s)) && s->rx_len) {
+        sockdev_fd_read(s);
+    }
 }
 
 /* Queue a message (posted writes batch up); flush before any request. */
@@ -224,8 +229,21 @@ static bool sockdev_queue(MmioSockdevState *s, const QmeSdMsg *m)
     if (s->tx_len >= SOCKDEV_TX_FLUSH) {
         return sockdev_flush(s, deadline_ms(s));
     }
-    qemu_bh_schedule(s->flush_bh);
     return true;
+}
+
+/*
+ * Queue a posted message; the main loop sends the batch.  Only a batch's
+ * first message schedules that: each schedule wakes the main loop (an
+ * eventfd write), which then contends for the BQL with the vCPU.
+ */
+static void sockdev_post(MmioSockdevState *s, const QmeSdMsg *m)
+{
+    bool was_empty = !s->tx_len;
+
+    if (sockdev_queue(s, m) && was_empty && s->tx_len) {
+        qemu_bh_schedule(s->flush_bh);
+    }
 }
 
 /* Read what the socket has; false (disconnected) on EOF or error. */
@@ -414,6 +432,10 @@ static bool sockdev_call(MmioSockdevState *s, const QmeSdMsg *req,
             return false;
         }
         if (found) {
+            if (s->rx_len) {
+                /* The fd handler would not fire for bytes already read. */
+                qemu_bh_schedule(s->flush_bh);
+            }
             return true;
         }
         left = deadline - qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
@@ -614,7 +636,7 @@ static void sockdev_write(void *opaque, hwaddr addr, uint64_t value,
     }
     trace_mmio_sockdev_write(addr, size, req.value);
     req.id = ++s->next_id;
-    sockdev_queue(s, &req);
+    sockdev_post(s, &req);
 }
 
 static const MemoryRegionOps sockdev_ops = {
@@ -670,6 +692,26 @@ static bool sockdev_range_free(hwaddr addr, uint64_t size)
         memory_region_unref(sec.mr);
     }
     return is_free;
+}
+
+static void sockdev_reset(DeviceState *dev)
+{
+    MmioSockdevState *s = MMIO_SOCKDEV(dev);
+    QmeSdMsg req = { .type = QME_SD_RESET };
+
+    trace_mmio_sockdev_reset();
+    qme_mmio_regs_reset(&s->bridge);
+    s->irq_level = 0;
+    qemu_set_irq(s->irq, 0);
+    if (s->fd >= 0 && s->proto == PROTO_V1) {
+        req.id = ++s->next_id;
+        sockdev_post(s, &req);
+    }
+}
+
+static void sockdev_reset_handler(void *opaque)
+{
+    device_cold_reset(DEVICE(opaque));
 }
 
 static void sockdev_realize(DeviceState *dev, Error **errp)
@@ -792,21 +834,8 @@ static void sockdev_realize(DeviceState *dev, Error **errp)
                                 &s->bridge.mr);
     s->irq = qdev_get_gpio_in(gic, s->spi);
     sockdev_add_fdt_node(s);
-}
-
-static void sockdev_reset(DeviceState *dev)
-{
-    MmioSockdevState *s = MMIO_SOCKDEV(dev);
-    QmeSdMsg req = { .type = QME_SD_RESET };
-
-    trace_mmio_sockdev_reset();
-    qme_mmio_regs_reset(&s->bridge);
-    s->irq_level = 0;
-    qemu_set_irq(s->irq, 0);
-    if (s->fd >= 0 && s->proto == PROTO_V1) {
-        req.id = ++s->next_id;
-        sockdev_queue(s, &req);
-    }
+    /* Bus-less: nothing resets us with the machine unless we ask. */
+    qemu_register_reset(sockdev_reset_handler, s);
 }
 
 /* Migration: the server's state travels in ours. */
@@ -816,6 +845,10 @@ static int sockdev_pre_save(void *opaque)
     MmioSockdevState *s = opaque;
     QmeSdMsg req = { .type = QME_SD_SAVE }, reply = { 0 };
 
+    /* Posted writes reach the source's server before the switch-over. */
+    if (s->fd >= 0) {
+        sockdev_flush(s, deadline_ms(s));
+    }
     if (s->restore_pending) {
         return 0;   /* never reached the server: pass it on unchanged */
     }

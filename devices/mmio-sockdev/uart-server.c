@@ -2,7 +2,9 @@
  * Reference device server for mmio-sockdev: the seed's UART (TXDATA prints
  * a character, STATUS.TXREADY always 1, CTRL.ENABLE gates printing), its
  * registers a register table (sockdev-uart.regs.toml) served by the sockdev
- * server library.  Speaks both the seed and the v1 protocol.
+ * server library.  Speaks both the seed and the v1 protocol.  The table
+ * and its hooks are uart-model.c, which the in-QEMU twin (sockdev-uart.c)
+ * runs too: only where characters go differs.
  *
  * Usage: sockdev-uart-server [--port N] [--host ADDR] [--unix PATH]
  *                            [--once] [--quiet]
@@ -16,7 +18,7 @@
 #include <string.h>
 
 #include "qme/sockdev-server.h"
-#include "sockdev_uart-regtable.h"
+#include "uart-model.h"
 
 #define UART_WINDOW 0x1000
 
@@ -24,15 +26,12 @@ static volatile sig_atomic_t stop;
 static bool once;
 static bool was_connected;
 
-static void txdata_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                              uint64_t old_value, uint64_t new_value)
+/* The model's sink: the seed's server printed to its stdout. */
+static void uart_tx_stdout(SdUartModel *m, uint8_t ch)
 {
-    (void)reg;
-    (void)old_value;
-    if (qme_reg_get(blk, SDUART_R_CTRL) & SDUART_CTRL_ENABLE_MASK) {
-        putchar((int)(new_value & SDUART_TXDATA_CHAR_MASK));
-        fflush(stdout);
-    }
+    (void)m;
+    putchar(ch);
+    fflush(stdout);
 }
 
 static const QmeSdServerOps *base_ops = &qme_sd_regblock_ops;
@@ -78,7 +77,8 @@ static const char *access_letters(QmeRegAccess a)
 
 int main(int argc, char **argv)
 {
-    static uint64_t values[SDUART_NUM_REGS];
+    static uint64_t values[SD_UART_NUM_REGS];
+    static SdUartModel model = { .tx = uart_tx_stdout };
     const char *host = "127.0.0.1", *unix_path = NULL;
     int port = 7890, i;
     bool quiet = false;
@@ -105,11 +105,12 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (qme_regblock_init(&blk, sockdev_uart_regs, SDUART_NUM_REGS, values,
+    if (qme_regblock_init(&blk, sd_uart_regs, SD_UART_NUM_REGS, values,
                           NULL, err, sizeof(err)) < 0) {
         fprintf(stderr, "register table: %s\n", err);
         return 1;
     }
+    sd_uart_model_attach(&blk, &model);
     qme_regblock_reset(&blk);
     ops.connected = on_connected;
     ops.disconnected = on_disconnected;
@@ -126,7 +127,7 @@ int main(int argc, char **argv)
     if (quiet) {
         qme_sd_server_set_log(srv, NULL);
     }
-    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESTART;       /* what glibc's signal() does */
     sigaction(SIGINT, &sa, NULL);
@@ -139,11 +140,10 @@ int main(int argc, char **argv)
                qme_sd_server_port(srv));
     }
     printf("Register map:\n");
-    for (i = 0; i < SDUART_NUM_REGS; i++) {
-        printf("  0x%02x %s (%s): %s\n", sockdev_uart_regs[i].offset,
-               sockdev_uart_regs[i].name,
-               access_letters(sockdev_uart_regs[i].access),
-               sockdev_uart_regs[i].doc);
+    for (i = 0; i < SD_UART_NUM_REGS; i++) {
+        printf("  0x%02x %s (%s): %s\n", sd_uart_regs[i].offset,
+               sd_uart_regs[i].name, access_letters(sd_uart_regs[i].access),
+               sd_uart_regs[i].doc);
     }
     printf("Waiting for QEMU connection...\n");
     fflush(stdout);

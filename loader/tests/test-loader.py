@@ -19,7 +19,7 @@ qemu = os.environ.get('QME_QEMU', '/usr/bin/qemu-system-aarch64')
 loader = os.environ['QME_LOADER']
 modpath = os.environ['QME_MODULE_PATH']
 devices = [d for d in ('mypci_minimal', 'mypci_configurable', 'minimal-pcie-nic',
-                        'stopwatch', 'mmio-sockdev')
+                        'stopwatch', 'mmio-sockdev', 'sockdev-uart')
            if any(os.path.exists(os.path.join(p, d + '.so'))
                   for p in modpath.split(':'))]
 QEMU_ARGS = ['-M', 'virt', '-display', 'none', '-nodefaults', '-nic', 'none']

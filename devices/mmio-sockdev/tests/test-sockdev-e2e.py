@@ -11,80 +11,31 @@
 # Copyright (c) 2026 qemu-modules-extra developers
 # SPDX-License-Identifier: GPL-2.0-or-later
 
-import json
 import os
 import re
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+import sockdev_testlib as lib
+from sockdev_testlib import ENV, QEMU, Qmp, free_port, ok, run_qemu, tap_done
+
 B = sys.argv[1]
 D = os.path.join(B, 'devices', 'mmio-sockdev')
 SERVER = os.path.join(D, 'sockdev-uart-server')
 FW = os.path.join(D, 'firmware', 'sockdev-hello.elf')
-QEMU = os.environ.get('QME_QEMU', '/usr/bin/qemu-system-aarch64')
-ENV = dict(os.environ, LD_PRELOAD=os.environ.get('QME_LOADER', ''))
 TMP = tempfile.mkdtemp(prefix='sockdev-e2e-')
-n = 0
-failed = 0
-
-
-def ok(cond, name, diag=''):
-    global n, failed
-    n += 1
-    print(f'{"" if cond else "not "}ok {n} - {name}')
-    if not cond:
-        failed += 1
-        for line in str(diag).splitlines()[-15:]:
-            print('# ' + line)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def start_server(*args):
-    p = subprocess.Popen([SERVER, *args], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
-    # Ready once it prints the waiting line.
-    lines = []
-    while True:
-        line = p.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith('Waiting for QEMU'):
-            break
-    p.banner = ''.join(lines)
-    return p
-
-
-def run_qemu(args, timeout=30):
-    r = subprocess.run([QEMU, '-M', 'virt', '-cpu', 'max', '-m', '128',
-                        '-nographic', '-no-reboot', '-nic', 'none', *args],
-                       env=ENV, capture_output=True, text=True,
-                       timeout=timeout)
-    return r.returncode, r.stdout + r.stderr
+    return lib.start_server([SERVER], *args)
 
 
 def firmware_run(sock_prop, server_args, proto):
-    srv = start_server('--once', *server_args)
-    rc, out = run_qemu(['-kernel', FW, '-device',
-                        f'mmio-sockdev,socket={sock_prop},protocol={proto}'])
-    try:
-        sout, _ = srv.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        srv.kill()
-        sout, _ = srv.communicate()
-    return srv.banner + sout, out
+    return lib.firmware_run(FW, [SERVER], sock_prop, server_args, proto)
 
 
 # 1. Firmware over v1/TCP: the seed's start-up lines and the hello line.
@@ -137,35 +88,6 @@ for prop, word in (('protocol=x', 'protocol=x'), ('size=0x1001', 'size='),
 
 
 # 4. Faults while the guest runs: QEMU stopped (-S), reads via HMP xp.
-class Qmp:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        for _ in range(100):
-            try:
-                self.s.connect(path)
-                break
-            except OSError:
-                time.sleep(0.05)
-        self.f = self.s.makefile('rw')
-        self.f.readline()
-        self.cmd('qmp_capabilities')
-
-    def cmd(self, name, **args):
-        self.f.write(json.dumps({'execute': name, 'arguments': args}) + '\n')
-        self.f.flush()
-        while True:
-            r = json.loads(self.f.readline())
-            if 'return' in r or 'error' in r:
-                return r
-
-    def xp(self, addr):
-        r = self.cmd('human-monitor-command',
-                     **{'command-line': f'xp /1wx {addr:#x}'})
-        # A warning QEMU prints meanwhile lands in the same HMP output.
-        m = re.findall(r'\s(0x[0-9a-f]{8})\b', r.get('return', ''))
-        return int(m[-1], 16) if m else None
-
-
 def qemu_bg(dev):
     qmp = os.path.join(TMP, f'qmp{time.time()}.sock')
     p = subprocess.Popen([QEMU, '-M', 'virt', '-nographic', '-nic', 'none',
@@ -271,5 +193,4 @@ ok(out.count('device server at') >= 1 and 'Segmentation' not in out,
    'outages were reported, no crash', out)
 lsock.close()
 
-print(f'1..{n}')
-sys.exit(1 if failed else 0)
+sys.exit(tap_done())

@@ -13,7 +13,6 @@
 # Copyright (c) 2026 qemu-modules-extra developers
 # SPDX-License-Identifier: GPL-2.0-or-later
 
-import json
 import os
 import re
 import socket
@@ -27,68 +26,21 @@ B, PYDIR = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, PYDIR)
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 import qme_sockdev as sd  # noqa: E402
+import sockdev_testlib as lib  # noqa: E402
+from sockdev_testlib import (ENV, QEMU, Qmp, free_port, ok,  # noqa: E402
+                             tap_done)
 
 D = os.path.join(B, 'devices', 'mmio-sockdev')
 C_SERVER = [os.path.join(D, 'sockdev-uart-server')]
 PY_SERVER = [sys.executable, '-B', os.path.join(PYDIR, 'uart_server.py')]
 FW = os.path.join(D, 'firmware', 'sockdev-hello.elf')
-QEMU = os.environ.get('QME_QEMU', '/usr/bin/qemu-system-aarch64')
-ENV = dict(os.environ, LD_PRELOAD=os.environ.get('QME_LOADER', ''))
 TMP = tempfile.mkdtemp(prefix='sockdev-py-interop-')
 W = 0x0b000000          # the device's default window
 BRIDGE = W + 0x1000
-n = 0
-failed = 0
-
-
-def ok(cond, name, diag=''):
-    global n, failed
-    n += 1
-    print(f'{"" if cond else "not "}ok {n} - {name}', flush=True)
-    if not cond:
-        failed += 1
-        for line in str(diag).splitlines()[-15:]:
-            print('# ' + line)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def start_server(cmd, *args):
-    p = subprocess.Popen([*cmd, *args], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
-    lines = []
-    while True:         # ready once it prints the waiting line
-        line = p.stdout.readline()
-        lines.append(line)
-        if not line or line.startswith('Waiting for QEMU'):
-            break
-    p.banner = ''.join(lines)
-    return p
-
-
-def finish(p):
-    try:
-        out = p.communicate(timeout=10)[0]
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out = p.communicate()[0]
-    return p.banner + out
 
 
 def firmware_run(sock_prop, server_args, proto):
-    srv = start_server(PY_SERVER, '--once', *server_args)
-    r = subprocess.run([QEMU, '-M', 'virt', '-cpu', 'max', '-m', '128',
-                        '-nographic', '-no-reboot', '-nic', 'none',
-                        '-kernel', FW, '-device',
-                        f'mmio-sockdev,socket={sock_prop},protocol={proto}'],
-                       env=ENV, capture_output=True, text=True, timeout=30)
-    return finish(srv), r.stdout + r.stderr
+    return lib.firmware_run(FW, PY_SERVER, sock_prop, server_args, proto)
 
 
 # 1. The firmware's line through QEMU to the Python server, both protocols.
@@ -147,7 +99,7 @@ class Client:
 def session(cmd):
     """Talk to a UART server; returns (transcript, chars it printed)."""
     port = free_port()
-    srv = start_server(cmd, '--port', str(port), '--quiet')
+    srv = lib.start_server(cmd, '--port', str(port), '--quiet')
     t = []
     c = Client(port)
     t.append(c.call(sd.Msg(sd.HELLO, 1, magic=sd.MAGIC, version=1,
@@ -187,7 +139,7 @@ def session(cmd):
         time.sleep(0.05)
     t.append(reply)
     srv.terminate()
-    return t, finish(srv)
+    return t, lib.finish(srv)
 
 
 c_t, c_out = session(C_SERVER)
@@ -243,33 +195,6 @@ class DmaDev(sd.Device):
         return 0x600d
 
 
-class Qmp:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        for _ in range(100):
-            try:
-                self.s.connect(path)
-                break
-            except OSError:
-                time.sleep(0.05)
-        self.f = self.s.makefile('rw')
-        self.f.readline()
-        self.cmd('qmp_capabilities')
-
-    def cmd(self, name, **args):
-        self.f.write(json.dumps({'execute': name, 'arguments': args}) + '\n')
-        self.f.flush()
-        while True:
-            r = json.loads(self.f.readline())
-            if 'return' in r or 'error' in r:
-                return r
-
-    def xp(self, addr, fmt='/1wx'):
-        r = self.cmd('human-monitor-command',
-                     **{'command-line': f'xp {fmt} {addr:#x}'})
-        return r.get('return', '')
-
-
 dev = DmaDev()
 srv = sd.Server(dev, 'tcp:127.0.0.1:0', log=sys.stdout)
 dev.server = srv
@@ -295,9 +220,9 @@ q = subprocess.Popen([QEMU, '-M', 'virt', '-nographic', '-nic', 'none', '-S',
 m = Qmp(qmp)
 st = m.xp(BRIDGE + 4)
 v = m.xp(W + 0x10)
-ram = m.xp(0x40000000, '/2wx')
-ok('0x00000007' in st, 'dma=on: bridge says CONNECTED|V1|DMA', st)
-ok('0x0000600d' in v and dev.results == [(sd.ST_OK, sd.ST_OK, b'PyDMA ok',
+ram = m.hmp('xp /2wx 0x40000000')
+ok(st == 7, 'dma=on: bridge says CONNECTED|V1|DMA', st)
+ok(v == 0x600d and dev.results == [(sd.ST_OK, sd.ST_OK, b'PyDMA ok',
                                           sd.ST_DENIED, True)],
    'DMA write and read-back of guest RAM inside a read; DMA to flash '
    'denied', (v, dev.results))
@@ -315,5 +240,4 @@ ok('mmio_sockdev_irq level=1' in qout and
    and 'len=3 status=2' in qout,
    'QEMU traces the IRQ and the DMAs (the denied one too)', qout)
 
-print(f'1..{n}')
-sys.exit(1 if failed else 0)
+sys.exit(tap_done())

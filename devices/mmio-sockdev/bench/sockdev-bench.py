@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+# mmio-sockdev benchmarks (meson test --benchmark), per transport (UNIX,
+# TCP loopback) and CPU placement:
+#  - guest-timed read round trip against a bare socket ping-pong of the
+#    same message sizes, measured in the same run with the same pinning:
+#    QEMU (so its vCPU thread) and the ping-pong client on one CPU, the
+#    device server and the ping-pong server on the other ("cross") or the
+#    same ("same") CPU;
+#  - posted writes per second (N writes, then one read that flushes them),
+#    against the same loop on QEMU's in-process edu register;
+#  - the read round trip against edu's register, for scale.
+# Each figure is the fastest of several short batches, so that other load
+# on a shared host stays out of it.
+#   sockdev-bench.py FIRMWARE.elf SERVER PINGPONG
+#   (env: QME_QEMU, QME_LOADER; the module is found next to SERVER)
+# SPDX-License-Identifier: GPL-2.0-or-later
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+FW, SERVER, PINGPONG = sys.argv[1:4]
+QEMU = os.environ.get('QME_QEMU', 'qemu-system-aarch64')
+# Only the module under test is loaded into the timed QEMU.
+ENV = dict(os.environ, LD_PRELOAD=os.environ['QME_LOADER'],
+           QME_MODULE_PATH=os.path.dirname(os.path.abspath(SERVER)))
+TMP = tempfile.mkdtemp(prefix='sockdev-bench-')
+BATCHES, RTS = 100, 50      # as the firmware's ROUNDS and READS
+
+cpus = sorted(os.sched_getaffinity(0))
+PLACEMENTS = [('cross-CPU', cpus[0], cpus[1])] if len(cpus) > 1 else []
+PLACEMENTS.append(('same-CPU', cpus[0], cpus[0]))
+
+
+def pinned(cpu, cmd):
+    return ['taskset', '-c', str(cpu), *cmd]
+
+
+def start_server(transport, cpu):
+    if transport == 'unix':
+        where = ['--unix', os.path.join(TMP, 'uart.sock')]
+    else:
+        where = ['--port', '0']
+    p = subprocess.Popen(pinned(cpu, [SERVER, '--quiet', '--once', *where]),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+    banner = ''
+    for line in p.stdout:
+        banner += line
+        if line.startswith('Waiting for QEMU'):
+            break
+    m = re.search(r'listening on (?:port (\d+)|(unix:\S+))', banner)
+    if not m:
+        p.kill()
+        sys.exit(f'sockdev-bench: server did not start\n{banner}')
+    return p, m.group(2) or f'tcp:127.0.0.1:{m.group(1)}'
+
+
+def run_guest(transport, qemu_cpu, server_cpu):
+    srv, socket = start_server(transport, server_cpu)
+    try:
+        out = subprocess.run(pinned(qemu_cpu, [
+            QEMU, '-M', 'virt', '-cpu', 'max', '-m', '64', '-nographic',
+            '-nodefaults', '-nic', 'none', '-serial', 'stdio',
+            '-kernel', FW, '-device', f'mmio-sockdev,socket={socket}',
+            '-device', 'edu,addr=01.0']),
+            env=ENV, capture_output=True, text=True, timeout=120)
+    finally:
+        try:
+            srv.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            srv.wait()
+    m = re.search(r'hz=(\d+) reads=(\d+) sockdev_ticks=(\d+) edu_reads=(\d+) '
+                  r'edu_ticks=(\d+) writes=(\d+) write_ticks=(\d+) '
+                  r'edu_write_ticks=(\d+)', out.stdout)
+    if not m:
+        sys.exit(f'sockdev-bench ({transport}): no result (exit '
+                 f'{out.returncode})\n{out.stdout}\n{out.stderr}')
+    hz, reads, t_sd, edu_reads, t_edu, writes, t_wr, t_edu_wr = \
+        map(int, m.groups())
+    return (t_sd * 1e9 / hz / reads, t_edu * 1e9 / hz / edu_reads,
+            writes * hz / t_wr, writes * hz / t_edu_wr)
+
+
+def run_pingpong(transport, client_cpu, server_cpu):
+    out = subprocess.run([PINGPONG, transport, str(client_cpu),
+                          str(server_cpu), str(BATCHES), str(RTS)],
+                         capture_output=True, text=True, timeout=120)
+    m = re.search(r'rts=(\d+) best_batch_ns=(\d+)', out.stdout)
+    if out.returncode or not m:
+        sys.exit(f'sockdev-bench ({transport}): ping-pong failed\n'
+                 f'{out.stdout}\n{out.stderr}')
+    return int(m.group(2)) / int(m.group(1))
+
+
+try:
+    for transport in ('unix', 'tcp'):
+        for place, qemu_cpu, server_cpu in PLACEMENTS:
+            # Baseline just before and just after the guest; the faster
+            # one counts (host load shifts, never in QEMU's favour).
+            base = run_pingpong(transport, qemu_cpu, server_cpu)
+            rt, edu, wps, edu_wps = run_guest(transport, qemu_cpu,
+                                              server_cpu)
+            base = min(base, run_pingpong(transport, qemu_cpu, server_cpu))
+            where = (f'{transport}, {place}: vCPU on {qemu_cpu}, server on '
+                     f'{server_cpu}')
+            print(f'mmio-sockdev read round trip ({where}): guest {rt:.0f} '
+                  f'ns, bare ping-pong {base:.0f} ns, ratio {rt / base:.2f} '
+                  f'(goal <= 1.5)')
+            print(f'mmio-sockdev posted writes ({where}): {wps / 1e6:.2f} M/s, '
+                  f'edu {edu_wps / 1e6:.2f} M/s, ratio {wps / edu_wps:.3f} '
+                  f'(goal >= 1.00 M/s)')
+            print(f'mmio-sockdev read vs in-process edu ({where}): sockdev '
+                  f'{rt:.0f} ns, edu {edu:.0f} ns, ratio {rt / edu:.0f} '
+                  f'(for scale)')
+finally:
+    shutil.rmtree(TMP, ignore_errors=True)

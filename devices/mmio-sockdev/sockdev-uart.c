@@ -1,0 +1,203 @@
+/*
+ * sockdev-uart: the seed's UART (TXDATA, STATUS, CTRL) modelled inside
+ * QEMU, from the register table and hooks that the external device server
+ * (uart-server.c behind mmio-sockdev) runs: sockdev-uart.regs.toml and
+ * uart-model.c.  Only the sink differs: characters go to a chardev.
+ *
+ * A bus-less device like mmio-sockdev: at realize it maps its 4 KiB
+ * window at `addr` and adds a node to the guest's device tree, so
+ * firmware written for mmio-sockdev + sockdev-uart-server finds the same
+ * registers at the same place.  There is no bridge block after the window
+ * (nothing here is remote) and no interrupt (the port has none).
+ *
+ * Copyright (c) 2026 qemu-modules-extra developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/module.h"
+#include "chardev/char-fe.h"
+#include "exec/address-spaces.h"
+#include "hw/boards.h"
+#include "hw/qdev-core.h"
+#include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
+#include "migration/vmstate.h"
+#include "sysemu/device_tree.h"
+#include "sysemu/reset.h"
+#include "qme/regtable-qemu.h"
+#include "uart-model.h"
+#include "trace-sockdev_uart.h"
+
+#define TYPE_SOCKDEV_UART "sockdev-uart"
+OBJECT_DECLARE_SIMPLE_TYPE(SockdevUartState, SOCKDEV_UART)
+
+#define SOCKDEV_UART_COMPATIBLE "qemu-modules-extra,sockdev-uart"
+/* mmio-sockdev's default window: the firmware hard-codes both. */
+#define SOCKDEV_UART_DEFAULT_ADDR 0x0b000000
+#define SOCKDEV_UART_WINDOW 0x1000
+
+struct SockdevUartState {
+    DeviceState parent_obj;
+
+    QmeMmioRegs regs;
+    uint64_t reg_values[SD_UART_NUM_REGS];
+    SdUartModel model;
+
+    CharBackend chr;
+    uint64_t addr;
+};
+
+static const char *sockdev_uart_sink_name(SockdevUartState *s)
+{
+    Chardev *chr = qemu_chr_fe_get_driver(&s->chr);
+
+    return chr ? chr->label : "nowhere (no chardev)";
+}
+
+/* The model's sink (uart-model.c decides when a character is sent). */
+static void sockdev_uart_tx(SdUartModel *m, uint8_t ch)
+{
+    SockdevUartState *s = m->opaque;
+
+    trace_sockdev_uart_tx(ch, sockdev_uart_sink_name(s));
+    /* STATUS.TXREADY is always 1: the port never fills, so wait here. */
+    qemu_chr_fe_write_all(&s->chr, &ch, 1);
+}
+
+/* Realize: memory map, device-tree node */
+
+static void sockdev_uart_add_fdt_node(SockdevUartState *s, void *fdt)
+{
+    g_autofree char *node = g_strdup_printf("/sockdev-uart@%" PRIx64,
+                                            s->addr);
+
+    qemu_fdt_add_subnode(fdt, node);
+    qemu_fdt_setprop_string(fdt, node, "compatible",
+                            SOCKDEV_UART_COMPATIBLE);
+    qemu_fdt_setprop_sized_cells(fdt, node, "reg",
+                                 2, s->addr, 2, SOCKDEV_UART_WINDOW);
+}
+
+static bool sockdev_uart_addr_ok(SockdevUartState *s, Error **errp)
+{
+    MemoryRegionSection sec;
+
+    if (s->addr & (SOCKDEV_UART_WINDOW - 1) ||
+        s->addr + SOCKDEV_UART_WINDOW < s->addr) {
+        error_setg(errp, "%s: property 'addr' (0x%" PRIx64 ") must be "
+                   "4 KiB aligned (virt has room at 0x0a004000-0x0c000000)",
+                   TYPE_SOCKDEV_UART, s->addr);
+        return false;
+    }
+    sec = memory_region_find(get_system_memory(), s->addr,
+                             SOCKDEV_UART_WINDOW);
+    if (sec.mr) {
+        error_setg(errp, "%s: property 'addr' (0x%" PRIx64 "+0x%x) overlaps "
+                   "'%s' (virt has room at 0x0a004000-0x0c000000)",
+                   TYPE_SOCKDEV_UART, s->addr, SOCKDEV_UART_WINDOW,
+                   memory_region_name(sec.mr));
+        memory_region_unref(sec.mr);
+        return false;
+    }
+    return true;
+}
+
+static void sockdev_uart_reset_handler(void *opaque)
+{
+    device_cold_reset(DEVICE(opaque));
+}
+
+static void sockdev_uart_realize(DeviceState *dev, Error **errp)
+{
+    SockdevUartState *s = SOCKDEV_UART(dev);
+    MachineState *ms = MACHINE(qdev_get_machine());
+
+    if (phase_check(PHASE_MACHINE_READY)) {
+        error_setg(errp, "%s: cannot be hot-plugged: the guest's device "
+                   "tree is already built (use -device)", TYPE_SOCKDEV_UART);
+        return;
+    }
+    if (!sockdev_uart_addr_ok(s, errp)) {
+        return;
+    }
+    if (!qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_SOCKDEV_UART,
+                            sd_uart_regs, SD_UART_NUM_REGS, s->reg_values,
+                            SOCKDEV_UART_WINDOW, errp)) {
+        return;
+    }
+    s->model.tx = sockdev_uart_tx;
+    s->model.opaque = s;
+    sd_uart_model_attach(&s->regs.blk, &s->model);
+
+    /* Bus-less: nothing resets us with the machine unless we ask. */
+    qemu_register_reset(sockdev_uart_reset_handler, s);
+    memory_region_add_subregion(get_system_memory(), s->addr, &s->regs.mr);
+    if (ms->fdt) {
+        sockdev_uart_add_fdt_node(s, ms->fdt);
+    }
+    trace_sockdev_uart_realize(s->addr, sockdev_uart_sink_name(s));
+}
+
+static void sockdev_uart_reset(DeviceState *dev)
+{
+    SockdevUartState *s = SOCKDEV_UART(dev);
+
+    qme_mmio_regs_reset(&s->regs);
+    trace_sockdev_uart_reset();
+}
+
+static Property sockdev_uart_properties[] = {
+    DEFINE_PROP_CHR("chardev", SockdevUartState, chr),
+    DEFINE_PROP_UINT64("addr", SockdevUartState, addr,
+                       SOCKDEV_UART_DEFAULT_ADDR),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+/* The chardev's output is gone once sent: only the registers travel. */
+static const VMStateDescription vmstate_sockdev_uart = {
+    .name = TYPE_SOCKDEV_UART,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (VMStateField[]) {
+        VMSTATE_QME_REGS(reg_values, SockdevUartState),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static void sockdev_uart_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+
+    dc->desc = "The seed's UART (sockdev-uart.regs.toml) in QEMU, output "
+               "to a chardev: mmio-sockdev's reference server, in-process "
+               "(qemu-modules-extra)";
+    dc->realize = sockdev_uart_realize;
+    dc->reset = sockdev_uart_reset;
+    dc->vmsd = &vmstate_sockdev_uart;
+    dc->hotpluggable = false;
+    device_class_set_props(dc, sockdev_uart_properties);
+    set_bit(DEVICE_CATEGORY_INPUT, dc->categories);
+
+    object_class_property_set_description(klass, "chardev",
+        "chardev id that receives the characters written to TXDATA; unset "
+        "(default): they are dropped, as by QEMU's serial devices");
+    object_class_property_set_description(klass, "addr",
+        "guest physical address of the 4 KiB register window, 4 KiB "
+        "aligned (default 0x0b000000 = 184549376, as mmio-sockdev; virt has "
+        "room at 0x0a004000-0x0c000000)");
+}
+
+static const TypeInfo sockdev_uart_info = {
+    .name = TYPE_SOCKDEV_UART,
+    .parent = TYPE_DEVICE,
+    .instance_size = sizeof(SockdevUartState),
+    .class_init = sockdev_uart_class_init,
+};
+
+static void sockdev_uart_register_types(void)
+{
+    type_register_static(&sockdev_uart_info);
+}
+
+type_init(sockdev_uart_register_types)

@@ -1,0 +1,32 @@
+/*
+ * The seed's UART behaviour: see uart-model.h.
+ *
+ * Copyright (c) 2026 qemu-modules-extra developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "uart-model.h"
+#include "sockdev_uart-regtable.h"
+
+_Static_assert(SD_UART_NUM_REGS == SDUART_NUM_REGS,
+               "SD_UART_NUM_REGS differs from sockdev-uart.regs.toml");
+
+const QmeReg *const sd_uart_regs = sockdev_uart_regs;
+
+void sd_uart_model_attach(QmeRegBlock *blk, SdUartModel *m)
+{
+    blk->opaque = m;
+}
+
+/* Disabled, the port swallows characters: the seed's server did so too. */
+static void txdata_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                              uint64_t old_value, uint64_t new_value)
+{
+    SdUartModel *m = blk->opaque;
+
+    (void)reg;
+    (void)old_value;
+    if ((qme_reg_get(blk, SDUART_R_CTRL) & SDUART_CTRL_ENABLE_MASK) && m &&
+        m->tx) {
+        m->tx(m, (uint8_t)(new_value & SDUART_TXDATA_CHAR_MASK));
+    }
+}
