@@ -38,6 +38,7 @@
 #include "migration/vmstate.h"
 #include "sysemu/device_tree.h"
 #include "sysemu/reset.h"
+#include <netdb.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/un.h>
@@ -465,6 +466,68 @@ static void sockdev_fd_read(void *opaque)
     }
 }
 
+/*
+ * TCP connect bounded by timeout-ms: a host that drops SYNs would
+ * otherwise hold the main loop (at reconnect) or -device (at start) for
+ * the kernel's minutes-long connect timeout.  Host names are resolved
+ * synchronously; numeric addresses never wait.
+ */
+static int sockdev_tcp_connect(MmioSockdevState *s, Error **errp)
+{
+    g_autofree char *host = g_strdup(s->socket + 4);
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+    char *port = strrchr(host, ':');
+    int fd = -1, err = 0, rc;
+
+    if (!port || port == host || !port[1]) {
+        error_setg(errp, "socket=%s: expected tcp:HOST:PORT", s->socket);
+        return -1;
+    }
+    *port++ = 0;
+    if (host[0] == '[' && port[-2] == ']') {     /* [IPv6]:PORT */
+        port[-2] = 0;
+        memmove(host, host + 1, strlen(host));
+    }
+    rc = getaddrinfo(host, port, &hints, &res);
+    if (rc) {
+        error_setg(errp, "socket=%s: %s", s->socket, gai_strerror(rc));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        struct pollfd pfd;
+        socklen_t len = sizeof(err);
+
+        fd = qemu_socket(ai->ai_family, SOCK_STREAM, 0);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        qemu_socket_set_nonblock(fd);
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            break;
+        }
+        err = errno;
+        if (err == EINPROGRESS) {
+            pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+            rc = poll(&pfd, 1, s->timeout_ms);
+            err = rc == 0 ? ETIMEDOUT : rc < 0 ? errno : 0;
+            if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
+                err = errno;
+            }
+            if (!err) {
+                break;
+            }
+        }
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        error_setg_errno(errp, err, "cannot connect to %s", s->socket);
+    }
+    return fd;
+}
+
 static int sockdev_open(MmioSockdevState *s, Error **errp)
 {
     int fd;
@@ -486,10 +549,9 @@ static int sockdev_open(MmioSockdevState *s, Error **errp)
             return -1;
         }
     } else {
-        /* "tcp:HOST:PORT" -> "HOST:PORT" for QEMU's address parser. */
         int one = 1;
 
-        fd = inet_connect(s->socket + 4, errp);
+        fd = sockdev_tcp_connect(s, errp);
         if (fd < 0) {
             return -1;
         }
@@ -986,8 +1048,8 @@ static void sockdev_class_init(ObjectClass *klass, void *data)
     object_class_property_set_description(klass, "irq",
         "GIC SPI number of the interrupt line (default 60)");
     object_class_property_set_description(klass, "timeout-ms",
-        "longest wait for a server reply; then the server counts as lost "
-        "(default 500)");
+        "longest wait for a server reply or a TCP connect; then the "
+        "server counts as lost (default 500)");
     object_class_property_set_description(klass, "reconnect-ms",
         "interval between reconnection attempts (default 200)");
     object_class_property_set_description(klass, "wait-ms",

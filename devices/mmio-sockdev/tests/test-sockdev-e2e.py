@@ -28,6 +28,8 @@ D = os.path.join(B, 'devices', 'mmio-sockdev')
 SERVER = os.path.join(D, 'sockdev-uart-server')
 FW = os.path.join(D, 'firmware', 'sockdev-hello.elf')
 TMP = tempfile.mkdtemp(prefix='sockdev-e2e-')
+W = 0x0b000000          # the window at its default address
+BR = W + 0x1000         # the bridge block
 
 
 def start_server(*args):
@@ -77,6 +79,18 @@ rc, out = run_qemu(['-kernel', FW, '-device',
                     'on-absent=run'])
 ok('device server not connected' in out,
    'absent server: on-absent=run starts, guest sees STATUS.CONNECTED=0', out)
+# A host that drops SYNs (a listener with a full backlog does): the
+# connect is bounded by timeout-ms, at start and at each reconnection.
+hole = socket.socket()
+hole.bind(('127.0.0.1', 0))
+hole.listen(0)
+filler = socket.create_connection(hole.getsockname())
+hole_dev = f'mmio-sockdev,socket=tcp:127.0.0.1:{hole.getsockname()[1]}'
+t0 = time.time()
+rc, out = run_qemu(['-device', hole_dev + ',timeout-ms=300'])
+dt = time.time() - t0
+ok(rc != 0 and 'timed out' in out and dt < 5,
+   f'SYNs dropped: connect gives up after timeout-ms ({dt:.1f} s)', out)
 for prop, word in (('protocol=x', 'protocol=x'), ('size=0x1001', 'size='),
                    ('addr=0x9000000', 'addr='), ('irq=500', 'irq=500'),
                    ('on-absent=x', 'on-absent=x'),
@@ -99,8 +113,23 @@ def qemu_bg(dev):
     return p, Qmp(qmp)
 
 
-W = 0x0b000000
-BR = W + 0x1000
+# Reconnecting to that host never holds the main loop beyond timeout-ms.
+q, m = qemu_bg(hole_dev + ',on-absent=run,timeout-ms=200,reconnect-ms=50')
+t0 = time.time()
+worst = 0
+while time.time() - t0 < 1.5:
+    t1 = time.time()
+    v = m.xp(W + 4)
+    worst = max(worst, time.time() - t1)
+ok(v == 0xffffffff and worst < 0.6,
+   f'SYNs dropped: monitor answers while reconnecting (worst '
+   f'{worst * 1000:.0f} ms)', v)
+q.kill()
+q.wait()
+filler.close()
+hole.close()
+
+
 port = free_port()
 srv = start_server('--port', str(port), '--quiet')
 q, m = qemu_bg(f'mmio-sockdev,socket=tcp:127.0.0.1:{port},timeout-ms=300,'
