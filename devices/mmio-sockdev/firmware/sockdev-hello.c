@@ -48,7 +48,7 @@ static int probe_readl(uintptr_t addr, uint32_t *val)
 	return !aborted;
 }
 
-static int sockdev_putc(char c)
+static int wait_txready(void)
 {
 	unsigned long spins = 0;
 
@@ -57,6 +57,13 @@ static int sockdev_putc(char c)
 		if (++spins == TXREADY_SPINS)
 			return -1;
 	}
+	return 0;
+}
+
+static int sockdev_putc(char c)
+{
+	if (wait_txready())
+		return -1;
 	qme_fw_writel(SOCKDEV_BASE + SDUART_REG_TXDATA, (uint8_t)c);
 	return 0;
 }
@@ -109,6 +116,14 @@ int main(void)
 			qme_fw_puts("sockdev-fw: TXREADY never came\n");
 			return 1;
 		}
+	}
+	/*
+	 * Writes are posted: wait until the last character has gone out, so
+	 * that the report below follows it on a terminal shared with the server.
+	 */
+	if (wait_txready()) {
+		qme_fw_puts("sockdev-fw: TXREADY never came\n");
+		return 1;
 	}
 	qme_fw_puts("sockdev-fw: sent 24 bytes\n");
 	return 0;
