@@ -59,8 +59,7 @@ int main(void)
 	if (qme_fw_readl(cfg(1, 0)) !=
 	    ((MYPCI_DEVICE_ID << 16) | MYPCI_VENDOR_ID) ||
 	    qme_fw_readl(cfg(2, 0)) != 0x11e81234U) {
-		qme_fw_puts("mmio-bench: error: expected mypci_minimal at 01.0 "
-			    "and edu at 02.0\n");
+		qme_fw_puts("mmio-bench: error: expected mypci_minimal at 01.0, edu at 02.0\n");
 		return 1;
 	}
 	map_bar0(1, mypci);
