@@ -1033,6 +1033,17 @@ static char *json_unescape(const char *s, const char *end)
     return g_string_free(out, FALSE);
 }
 
+/* Past the value at @p and its comma, at the next member; NULL at the end. */
+static const char *json_next_member(const char *p)
+{
+    p = json_skip_value(p);
+    if (!p) {
+        return NULL;
+    }
+    p = json_ws(p);
+    return *p == ',' ? json_ws(p + 1) : NULL;
+}
+
 /* Start of the value at @path in @json, or NULL. */
 static const char *json_lookup(const char *json, const char *path)
 {
@@ -1063,15 +1074,10 @@ static const char *json_lookup(const char *json, const char *path)
                     found = true;
                     break;
                 }
-                p = json_skip_value(p);
+                p = json_next_member(p);
                 if (!p) {
                     return NULL;
                 }
-                p = json_ws(p);
-                if (*p != ',') {
-                    return NULL;
-                }
-                p = json_ws(p + 1);
             }
         } else if (*p == '[' && g_ascii_isdigit(seg[0])) {
             gint64 idx = g_ascii_strtoll(seg, NULL, 10);
@@ -1082,15 +1088,10 @@ static const char *json_lookup(const char *json, const char *path)
                     found = true;
                     break;
                 }
-                p = json_skip_value(p);
+                p = json_next_member(p);
                 if (!p) {
                     return NULL;
                 }
-                p = json_ws(p);
-                if (*p != ',') {
-                    return NULL;
-                }
-                p = json_ws(p + 1);
             }
         }
         if (!found) {

@@ -44,6 +44,16 @@ def free_port():
     return p
 
 
+def seed_banner(port):
+    """The start-up lines of seed 000's server, which ours repeat."""
+    return (f'MMIO Device Server listening on port {port}\n'
+            'Register map:\n'
+            '  0x00 TXDATA (W): Print character\n'
+            '  0x04 STATUS (R): TXREADY=1\n'
+            '  0x08 CTRL (R/W): ENABLE bit\n'
+            'Waiting for QEMU connection...\n')
+
+
 def start_server(cmd, *args):
     """Start a device server; ready once it prints the waiting line."""
     p = subprocess.Popen([*cmd, *args], stdout=subprocess.PIPE,

@@ -44,12 +44,7 @@ def firmware_run(sock_prop, server_args, proto):
 port = free_port()
 sout, qout = firmware_run(f'tcp:127.0.0.1:{port}', ['--port', str(port)],
                           'v1')
-expect = (f'MMIO Device Server listening on port {port}\n'
-          'Register map:\n'
-          '  0x00 TXDATA (W): Print character\n'
-          '  0x04 STATUS (R): TXREADY=1\n'
-          '  0x08 CTRL (R/W): ENABLE bit\n'
-          'Waiting for QEMU connection...\n')
+expect = lib.seed_banner(port)
 ok(sout.startswith(expect), 'server prints the seed start-up lines', sout)
 ok(re.search(r"Client connected from \('127\.0\.0\.1', \d+\)\n"
              r"Hello from MMIO sockdev\n", sout) is not None,

@@ -19,7 +19,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 B, PYDIR = sys.argv[1], os.path.abspath(sys.argv[2])
@@ -47,12 +46,7 @@ def firmware_run(sock_prop, server_args, proto):
 port = free_port()
 sout, qout = firmware_run(f'tcp:127.0.0.1:{port}', ['--port', str(port)],
                           'v1')
-expect = (f'MMIO Device Server listening on port {port}\n'
-          'Register map:\n'
-          '  0x00 TXDATA (W): Print character\n'
-          '  0x04 STATUS (R): TXREADY=1\n'
-          '  0x08 CTRL (R/W): ENABLE bit\n'
-          'Waiting for QEMU connection...\n')
+expect = lib.seed_banner(port)
 ok(sout.startswith(expect), 'python server prints the seed start-up lines',
    sout)
 ok(re.search(r"Client connected from \('127\.0\.0\.1', \d+\)\n"
@@ -198,16 +192,7 @@ class DmaDev(sd.Device):
 dev = DmaDev()
 srv = sd.Server(dev, 'tcp:127.0.0.1:0', log=sys.stdout)
 dev.server = srv
-stop = False
-
-
-def loop():
-    while not stop:
-        srv.run_once(0.05)
-
-
-th = threading.Thread(target=loop, daemon=True)
-th.start()
+srv.serve_in_thread()
 qmp = os.path.join(TMP, 'qmp.sock')
 q = subprocess.Popen([QEMU, '-M', 'virt', '-nographic', '-nic', 'none', '-S',
                       '-m', '128', '-qmp', f'unix:{qmp},server=on,wait=off',
@@ -230,8 +215,6 @@ ok(re.findall(r'0x[0-9a-f]{8}', ram) == [
     hex(int.from_bytes(b'PyDM', 'little')),
     hex(int.from_bytes(b'A ok', 'little'))],
    'the guest RAM holds the DMA bytes', ram)
-stop = True
-th.join()
 srv.close()
 q.terminate()
 qout = q.communicate(timeout=10)[0]

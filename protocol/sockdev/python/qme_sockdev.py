@@ -27,6 +27,7 @@ import select
 import socket
 import struct
 import sys
+import threading
 import time
 import types
 
@@ -432,6 +433,8 @@ class Server:
         self._reset_client_state()
         self._next_id = 0
         self._dma = None        # the DMA call waiting for its reply
+        self._thread = None     # serve_in_thread()'s, until close()
+        self._stop = threading.Event()
         if address.startswith('unix:') and len(address) > 5:
             self.unix_path = address[5:]
             self.lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -461,6 +464,10 @@ class Server:
             print(f'sockdev-server: {text}', file=self.log, flush=True)
 
     def close(self):
+        if self._thread:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
         self.disconnect('server shut down')
         self.lsock.close()
         if self.unix_path and os.path.exists(self.unix_path):
@@ -681,6 +688,17 @@ class Server:
                 self._accept()
             elif s is self.client:
                 self._readable()
+
+    def serve_in_thread(self, tick=0.05):
+        """Serve from a daemon thread until close(), for programs whose
+        main thread has other work (it may call set_irq() and the DMA
+        calls meanwhile)."""
+        def loop():
+            while not self._stop.is_set():
+                self.run_once(tick)
+        self._stop.clear()
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
 
     def serve_forever(self, once=False):
         """Serve clients one after another; with once, return when the

@@ -224,16 +224,7 @@ disc = threading.Event()
 dev = Dma()
 srv = sd.Server(dev, 'tcp:127.0.0.1:0', log=None)
 dev.server = srv
-stop = False
-
-
-def loop():
-    while not stop:
-        srv.run_once(0.05)
-
-
-th = threading.Thread(target=loop, daemon=True)
-th.start()
+srv.serve_in_thread()
 
 
 class Client:
@@ -363,15 +354,11 @@ ok(st.type == sd.SAVE_REPLY and len(st.data) == 16 and
 c.s.close()
 
 # Seed protocol on a UNIX socket, detected from the first byte.
-stop = True
-th.join()
 srv.close()
 path = os.path.join('/tmp', f'qme-sockdev-py-{os.getpid()}.sock')
 dev = Dma()
 srv = sd.Server(dev, f'unix:{path}', log=None)
-stop = False
-th = threading.Thread(target=loop, daemon=True)
-th.start()
+srv.serve_in_thread()
 c = Client(path)
 c.s.sendall(sd.seed_encode(sd.Msg(sd.SEED_WRITE, addr=4, size=2,
                                   value=0xabcd)) +
@@ -385,8 +372,6 @@ ok(dev.log[0] == f"'{path}'" and srv.dma_read(0, 4) == (-1, None) and
    not srv.set_irq(1), 'seed: no IRQ or DMA', dev.log)
 c.s.sendall(b'R\0\0\0\0\3')
 ok(c.closed(), 'seed: size 3 closes the connection')
-stop = True
-th.join()
 srv.close()
 ok(not os.path.exists(path), 'close() removes the UNIX socket file')
 try:
