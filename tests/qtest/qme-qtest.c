@@ -1461,7 +1461,7 @@ QmeQTest *qme_qtest_startv(const char *args_fmt, va_list ap)
     g_ptr_array_add(argv, g_strdup_printf("unix:%s,abstract=on", qtest_name));
     /* QEMU logs every qtest line to stderr unless told otherwise. */
     g_ptr_array_add(argv, g_strdup("-qtest-log"));
-    g_ptr_array_add(argv, g_strdup("/dev/null"));
+    g_ptr_array_add(argv, g_strdup("none"));
     g_ptr_array_add(argv, g_strdup("-qmp"));
     g_ptr_array_add(argv, g_strdup_printf("unix:%s,abstract=on", qmp_name));
     for (i = 0; user && user[i]; i++) {

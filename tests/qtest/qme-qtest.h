@@ -51,7 +51,7 @@ typedef struct QmeQTest QmeQTest;
 /*
  * Start QEMU with the standard arguments
  *   -M virt -accel qtest -display none -nodefaults -nic none -serial none
- *   -monitor none -qtest unix:S,abstract=on -qtest-log /dev/null
+ *   -monitor none -qtest unix:S,abstract=on -qtest-log none
  *   -qmp unix:Q,abstract=on
  * followed by @args_fmt (split like a shell would, so quoting works).
  * "-M virt" may be overridden by passing another -M later.

@@ -126,7 +126,7 @@ class QTest:
         self.p = subprocess.Popen(
             [QEMU, '-M', 'virt', '-m', '128', '-accel', 'qtest',
              '-display', 'none', '-nodefaults', '-nic', 'none',
-             '-qtest', f'unix:{base}.qt', '-qtest-log', '/dev/null',
+             '-qtest', f'unix:{base}.qt', '-qtest-log', 'none',
              '-qmp', f'unix:{base}.qmp,server=on,wait=off',
              '-d', 'guest_errors', '-D', self.log, '-device', dev, *extra],
             env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
