@@ -67,8 +67,11 @@ QmeSdServer *qme_sd_server_new(const QmeSdServerOps *ops, void *opaque,
 void qme_sd_server_free(QmeSdServer *srv);
 
 /*
- * Listen on "tcp:HOST:PORT" (PORT 0: any free port) or "unix:PATH" (an
- * existing socket file is replaced).  Returns 0, or -1 with @err set.
+ * Listen on "tcp:HOST:PORT" (PORT 0: any free port) or "unix:PATH".  A
+ * stale socket at PATH (nothing accepts on it) is replaced; any other file,
+ * or a socket another server listens on, is refused and left untouched.
+ * qme_sd_server_free() removes the socket file it created.  Returns 0, or
+ * -1 with @err set.
  */
 int qme_sd_server_listen(QmeSdServer *srv, const char *address,
                          char *err, size_t errlen);

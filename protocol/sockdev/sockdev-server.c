@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,8 @@ struct QmeSdServer {
     int lfd;                /* listening socket */
     int port;
     char unix_path[108];
+    dev_t unix_dev;         /* identity of the socket file we bound */
+    ino_t unix_ino;
     int cfd;                /* client, or -1 */
     QmeSdProto proto;
     uint32_t next_id;
@@ -130,8 +133,13 @@ void qme_sd_server_free(QmeSdServer *srv)
     }
     close_client(srv, "server shut down");
     if (srv->lfd >= 0) {
+        struct stat st;
+
         close(srv->lfd);
-        if (srv->unix_path[0]) {
+        /* Only the socket file this server made, not a later one there. */
+        if (srv->unix_path[0] && !lstat(srv->unix_path, &st) &&
+            S_ISSOCK(st.st_mode) && st.st_dev == srv->unix_dev &&
+            st.st_ino == srv->unix_ino) {
             unlink(srv->unix_path);
         }
     }
@@ -150,6 +158,46 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+/*
+ * Make room for binding a UNIX socket at @path.  Only a stale socket (one
+ * nothing accepts on any more, left by a server that died) is removed:
+ * anything else at that path is someone's file, and a live socket is
+ * another server.  Returns 0, or -1 with @err set and nothing removed.
+ */
+static int remove_stale_socket(const char *path, const struct sockaddr_un *sa,
+                               char *err, size_t errlen)
+{
+    struct stat st;
+    int fd, rc;
+
+    if (lstat(path, &st) < 0) {
+        return errno == ENOENT ? 0 :
+            fail(err, errlen, "%s: %s", path, strerror(errno));
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        return fail(err, errlen, "%s exists and is not a socket: refusing "
+                    "to replace it", path);
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return fail(err, errlen, "socket: %s", strerror(errno));
+    }
+    rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+    close(fd);
+    if (rc == 0) {
+        return fail(err, errlen, "%s: another server is listening on it",
+                    path);
+    }
+    if (errno != ECONNREFUSED) {
+        return fail(err, errlen, "%s: %s", path, strerror(errno));
+    }
+    if (unlink(path) < 0 && errno != ENOENT) {
+        return fail(err, errlen, "%s: cannot remove stale socket: %s", path,
+                    strerror(errno));
+    }
+    return 0;
+}
+
 int qme_sd_server_listen(QmeSdServer *srv, const char *address,
                          char *err, size_t errlen)
 {
@@ -158,21 +206,27 @@ int qme_sd_server_listen(QmeSdServer *srv, const char *address,
     if (!strncmp(address, "unix:", 5)) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         const char *path = address + 5;
+        struct stat st;
 
         if (!*path || strlen(path) >= sizeof(sa.sun_path)) {
             return fail(err, errlen, "%s: bad UNIX socket path", address);
         }
         strcpy(sa.sun_path, path);
+        if (remove_stale_socket(path, &sa, err, errlen) < 0) {
+            return -1;
+        }
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             return fail(err, errlen, "socket: %s", strerror(errno));
         }
-        unlink(path);
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+            lstat(path, &st) < 0) {
             close(fd);
             return fail(err, errlen, "bind %s: %s", path, strerror(errno));
         }
         strcpy(srv->unix_path, path);
+        srv->unix_dev = st.st_dev;
+        srv->unix_ino = st.st_ino;
     } else if (!strncmp(address, "tcp:", 4)) {
         struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
                                   .ai_flags = AI_NUMERICSERV };

@@ -25,6 +25,7 @@ import dataclasses
 import os
 import select
 import socket
+import stat
 import struct
 import sys
 import threading
@@ -419,6 +420,37 @@ class RegisterDevice(Device):
         return True
 
 
+def _file_id(path):
+    """(device, inode) of the socket at @path, or None."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISSOCK(st.st_mode) else None
+
+
+def _remove_stale_socket(path):
+    """Make room for binding a UNIX socket at @path, as the C library does:
+    only a stale socket (nothing accepts on it) is removed; any other file,
+    or a socket another server listens on, raises OSError and is kept."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(st.st_mode):
+        raise FileExistsError(f'{path} exists and is not a socket: '
+                              'refusing to replace it')
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except ConnectionRefusedError:
+        os.unlink(path)
+        return
+    finally:
+        probe.close()
+    raise FileExistsError(f'{path}: another server is listening on it')
+
+
 class Server:
     """Serves one Device to one QEMU at a time on "tcp:HOST:PORT" (PORT 0:
     any free port, see .port) or "unix:PATH".  log: where diagnostics go
@@ -436,11 +468,12 @@ class Server:
         self._thread = None     # serve_in_thread()'s, until close()
         self._stop = threading.Event()
         if address.startswith('unix:') and len(address) > 5:
-            self.unix_path = address[5:]
+            path = address[5:]
+            _remove_stale_socket(path)
             self.lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            if os.path.exists(self.unix_path):
-                os.unlink(self.unix_path)
-            self.lsock.bind(self.unix_path)
+            self.lsock.bind(path)
+            self.unix_path = path
+            self._unix_id = _file_id(path)
         elif address.startswith('tcp:') and ':' in address[4:]:
             host, port = address[4:].rsplit(':', 1)
             info = socket.getaddrinfo(host.strip('[]'), int(port),
@@ -470,7 +503,8 @@ class Server:
             self._thread = None
         self.disconnect('server shut down')
         self.lsock.close()
-        if self.unix_path and os.path.exists(self.unix_path):
+        # Only the socket file this server made, not a later one there.
+        if self.unix_path and _file_id(self.unix_path) == self._unix_id:
             os.unlink(self.unix_path)
 
     def disconnect(self, why='closed by server'):

@@ -68,19 +68,20 @@ def main():
         srv = sd.Server(dev, address, log=None if args.quiet else sys.stderr)
     except (OSError, ValueError) as e:
         sys.exit(f'uart_server: {address}: {e}')
-    # SIGTERM ends the loop cleanly, so a UNIX socket file is removed.
+    # SIGTERM ends the loop cleanly, so a UNIX socket file is removed:
+    # from the first line on, as a client may act on any of them.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-
-    if args.unix:
-        print(f'MMIO Device Server listening on {address}')
-    else:
-        print(f'MMIO Device Server listening on port {srv.port}')
-    print('Register map:')
-    for r in dev.regs:
-        print(f'  0x{r["offset"]:02x} {r["name"]} '
-              f'({sd.ACCESS_LETTERS.get(r["access"], "R/W")}): {r["doc"]}')
-    print('Waiting for QEMU connection...', flush=True)
     try:
+        if args.unix:
+            print(f'MMIO Device Server listening on {address}')
+        else:
+            print(f'MMIO Device Server listening on port {srv.port}')
+        print('Register map:')
+        for r in dev.regs:
+            print(f'  0x{r["offset"]:02x} {r["name"]} '
+                  f'({sd.ACCESS_LETTERS.get(r["access"], "R/W")}): '
+                  f'{r["doc"]}')
+        print('Waiting for QEMU connection...', flush=True)
         srv.serve_forever(once=args.once)
     except KeyboardInterrupt:
         pass
