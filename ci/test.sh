@@ -16,12 +16,32 @@ else
     meson setup "$build"
 fi
 meson compile -C "$build"
+# What the tests may not change on this machine is recorded before them
+# and compared after them (ci/host-hygiene): a difference fails the run.
+# Processes they start carry the token, so one left running is found.
+hygiene_state="$build/host-hygiene"
+rm -rf "$hygiene_state"
+QME_HYGIENE_TOKEN="$(basename "$build")-$$-$(date +%s)"
+export QME_HYGIENE_TOKEN
+# The repository's own .git may change under a developer who commits while
+# the tests run.
+hygiene() {
+    "$top/ci/host-hygiene" "$1" "$hygiene_state" --allow "$build" --allow "$top/.git"
+}
+hygiene begin
 rc=0
 meson test -C "$build" --print-errorlogs "$@" || rc=$?
+hygiene_failed=0
+hygiene end || hygiene_failed=1
 # One closing line any CI reads: "N passed, N failed".
-python3 - "$build/meson-logs/testlog.json" <<'PY'
+# The host-hygiene check counts as one more test.
+python3 - "$build/meson-logs/testlog.json" "$hygiene_failed" <<'PY'
 import json, sys
 ok = bad = skip = 0
+if sys.argv[2] == '1':
+    bad += 1
+else:
+    ok += 1
 for line in open(sys.argv[1]):
     r = json.loads(line)['result']
     if r in ('OK', 'EXPECTEDFAIL'):
@@ -32,4 +52,5 @@ for line in open(sys.argv[1]):
         bad += 1
 print(f'{ok} passed, {bad} failed' + (f', {skip} skipped' if skip else ''))
 PY
+[ "$hygiene_failed" -eq 0 ] || rc=1
 exit $rc
