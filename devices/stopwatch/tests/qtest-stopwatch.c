@@ -328,16 +328,32 @@ static void test_bad_properties(void)
     }
 }
 
+/*
+ * QEMU writes the DTB atomically (a temporary file renamed over the
+ * target), so it must only ever be given a path in the test's own folder:
+ * a system path such as /dev/null would be replaced by a regular file.
+ */
 static void test_good_placement(void)
 {
+    g_autofree char *dir = g_dir_make_tmp("qme-stopwatch-dtb-XXXXXX", NULL);
+    g_autofree char *dtb = g_build_filename(dir, "virt.dtb", NULL);
+    g_autofree char *args = NULL;
     g_autofree char *out = NULL;
+    g_autofree char *blob = NULL;
+    gsize len = 0;
 
     /* The last free SPI, another free spot, and a GICv3. */
-    g_assert_cmpint(qme_qemu_run("-M virt,gic-version=3 "
-                                 "-device stopwatch,addr=0x0b000000,spi=73 "
-                                 "-device stopwatch,spi=72 -S "
-                                 "-machine dumpdtb=/dev/null", 30000, &out),
-                    ==, 0);
+    args = g_strdup_printf("-M virt,gic-version=3,dumpdtb=%s "
+                           "-device stopwatch,addr=0x0b000000,spi=73 "
+                           "-device stopwatch,spi=72 -S", dtb);
+    g_assert_cmpint(qme_qemu_run(args, 30000, &out), ==, 0);
+    g_assert_true(g_file_get_contents(dtb, &blob, &len, NULL));
+    g_assert_nonnull(memmem(blob, len, "stopwatch@b000000",
+                            sizeof("stopwatch@b000000")));
+    g_assert_nonnull(memmem(blob, len, "stopwatch@a004000",
+                            sizeof("stopwatch@a004000")));
+    g_unlink(dtb);
+    g_rmdir(dir);
 }
 
 int main(int argc, char **argv)
