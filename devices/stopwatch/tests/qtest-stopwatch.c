@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#define _GNU_SOURCE     /* memmem */
 #include <string.h>
 #include <glib.h>
 #include <glib/gstdio.h>
