@@ -17,13 +17,17 @@
 #include <stdio.h>
 
 /*
- * The per-register access code is shared by plain and composed accesses;
- * inlining keeps the plain (hot) path free of an extra call.
+ * The per-register access code is shared by plain and composed accesses.
+ * Plain accesses are the MMIO hot path: the shared code is inlined into
+ * it, and the composed-access loops are kept out of it (their register
+ * pressure would otherwise cost every plain access a longer prologue).
  */
 #if defined(__GNUC__)
 #define QME_ALWAYS_INLINE inline __attribute__((always_inline))
+#define QME_COLD __attribute__((noinline, cold))
 #else
 #define QME_ALWAYS_INLINE inline
+#define QME_COLD
 #endif
 
 /* All bits of a @size-byte quantity, for size 1, 2, 4 or 8. */
@@ -182,8 +186,11 @@ const QmeReg *qme_regblock_find(const QmeRegBlock *blk, uint64_t addr)
 
 /*
  * Common checks of a guest access.  On success returns QME_REG_OK with
- * *@regp set and *@shift the bit position of the access in the register;
- * ACCESS_SPANS with *@regp set if the access covers more than *@regp.
+ * *@regp set and *@shift the bit position of the access in the register.
+ * If the access covers more than *@regp, returns ACCESS_SPANS with *@regp
+ * set and *@shift the access size in bytes: the access starts at
+ * (*@regp)->offset, so the caller need not keep @addr and @size live
+ * across the call (that would lengthen the hot path's prologue).
  */
 static QmeRegStatus check_access(const QmeRegBlock *blk, uint64_t addr,
                                  unsigned size, const QmeReg **regp,
@@ -206,6 +213,7 @@ static QmeRegStatus check_access(const QmeRegBlock *blk, uint64_t addr,
          * register and starts at its first byte.
          */
         *regp = r;
+        *shift = size;
         return ACCESS_SPANS;
     }
     if (size != r->size && (r->flags & QME_REGF_NO_PARTIAL)) {
@@ -240,7 +248,10 @@ static unsigned span_members(const QmeRegBlock *blk, const QmeReg *first,
     return (unsigned)(r - first);
 }
 
-/* Read of @size bytes at bit @shift of @r, checks done. */
+/*
+ * Read of @size bytes at bit @shift of @r, checks done.  *@value is left
+ * alone for a write-only register: callers preset it to 0.
+ */
 static QME_ALWAYS_INLINE QmeRegStatus reg_read(QmeRegBlock *blk,
                                                const QmeReg *r,
                                                unsigned shift, unsigned size,
@@ -250,7 +261,6 @@ static QME_ALWAYS_INLINE QmeRegStatus reg_read(QmeRegBlock *blk,
     uint64_t *stored;
 
     if (r->access == QME_REG_WO) {
-        *value = 0;
         return QME_REG_WRITE_ONLY;
     }
 
@@ -323,16 +333,17 @@ static QME_ALWAYS_INLINE QmeRegStatus reg_write(QmeRegBlock *blk,
  * A composed access: each member register in turn, by ascending offset,
  * as a full-size access of its own.  The first non-OK status wins.
  */
-static QmeRegStatus spanning_read(QmeRegBlock *blk, const QmeReg *first,
-                                  uint64_t addr, unsigned size,
-                                  uint64_t *value)
+static QME_COLD QmeRegStatus spanning_read(QmeRegBlock *blk,
+                                           const QmeReg *first,
+                                           uint64_t addr, unsigned size,
+                                           uint64_t *value)
 {
     unsigned i, n = span_members(blk, first, addr, size);
     QmeRegStatus st = n ? QME_REG_OK : QME_REG_BAD_SIZE;
 
     for (i = 0; i < n; i++) {
         const QmeReg *r = first + i;
-        uint64_t v;
+        uint64_t v = 0;
         QmeRegStatus rst = reg_read(blk, r, 0, r->size, &v);
 
         *value |= v << ((r->offset - addr) * 8);
@@ -343,9 +354,10 @@ static QmeRegStatus spanning_read(QmeRegBlock *blk, const QmeReg *first,
     return st;
 }
 
-static QmeRegStatus spanning_write(QmeRegBlock *blk, const QmeReg *first,
-                                   uint64_t addr, unsigned size,
-                                   uint64_t value)
+static QME_COLD QmeRegStatus spanning_write(QmeRegBlock *blk,
+                                            const QmeReg *first,
+                                            uint64_t addr, unsigned size,
+                                            uint64_t value)
 {
     unsigned i, n = span_members(blk, first, addr, size);
     QmeRegStatus st = n ? QME_REG_OK : QME_REG_BAD_SIZE;
@@ -375,7 +387,7 @@ QmeRegStatus qme_regblock_read(QmeRegBlock *blk, uint64_t addr,
         return reg_read(blk, r, shift, size, value);
     }
     if (st == ACCESS_SPANS) {
-        return spanning_read(blk, r, addr, size, value);
+        return spanning_read(blk, r, r->offset, shift, value);
     }
     return st;
 }
@@ -392,7 +404,7 @@ QmeRegStatus qme_regblock_write(QmeRegBlock *blk, uint64_t addr,
         return reg_write(blk, r, shift, size, value);
     }
     if (st == ACCESS_SPANS) {
-        return spanning_write(blk, r, addr, size, value);
+        return spanning_write(blk, r, r->offset, shift, value);
     }
     return st;
 }
