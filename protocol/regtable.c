@@ -16,6 +16,20 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+/*
+ * The per-register access code is shared by plain and composed accesses.
+ * Plain accesses are the MMIO hot path: the shared code is inlined into
+ * it, and the composed-access loops are kept out of it (their register
+ * pressure would otherwise cost every plain access a longer prologue).
+ */
+#if defined(__GNUC__)
+#define QME_ALWAYS_INLINE inline __attribute__((always_inline))
+#define QME_COLD __attribute__((noinline, cold))
+#else
+#define QME_ALWAYS_INLINE inline
+#define QME_COLD
+#endif
+
 /* All bits of a @size-byte quantity, for size 1, 2, 4 or 8. */
 static uint64_t size_mask(unsigned size)
 {
@@ -164,8 +178,19 @@ const QmeReg *qme_regblock_find(const QmeRegBlock *blk, uint64_t addr)
 }
 
 /*
+ * check_access() result for an aligned access that starts at a register
+ * and goes past its end: a candidate for a composed access.  Never
+ * returned to callers.
+ */
+#define ACCESS_SPANS ((QmeRegStatus)(QME_REG_RESERVED_BITS + 1))
+
+/*
  * Common checks of a guest access.  On success returns QME_REG_OK with
  * *@regp set and *@shift the bit position of the access in the register.
+ * If the access covers more than *@regp, returns ACCESS_SPANS with *@regp
+ * set and *@shift the access size in bytes: the access starts at
+ * (*@regp)->offset, so the caller need not keep @addr and @size live
+ * across the call (that would lengthen the hot path's prologue).
  */
 static QmeRegStatus check_access(const QmeRegBlock *blk, uint64_t addr,
                                  unsigned size, const QmeReg **regp,
@@ -182,7 +207,14 @@ static QmeRegStatus check_access(const QmeRegBlock *blk, uint64_t addr,
         return QME_REG_UNMAPPED;
     }
     if (addr + size > (uint64_t)r->offset + r->size) {
-        return QME_REG_BAD_SIZE;
+        /*
+         * Both the access and the register are naturally aligned powers
+         * of two, so an access that does not fit is wider than the
+         * register and starts at its first byte.
+         */
+        *regp = r;
+        *shift = size;
+        return ACCESS_SPANS;
     }
     if (size != r->size && (r->flags & QME_REGF_NO_PARTIAL)) {
         return QME_REG_BAD_SIZE;
@@ -192,20 +224,42 @@ static QmeRegStatus check_access(const QmeRegBlock *blk, uint64_t addr,
     return QME_REG_OK;
 }
 
-QmeRegStatus qme_regblock_read(QmeRegBlock *blk, uint64_t addr,
-                               unsigned size, uint64_t *value)
+/*
+ * For an ACCESS_SPANS access starting at @first: the number of registers
+ * it covers if they tile [addr, addr + size) exactly and all accept an
+ * access that is not of their own size, else 0.  Checked before any
+ * register is touched, so a refused access has no effect at all.
+ */
+static unsigned span_members(const QmeRegBlock *blk, const QmeReg *first,
+                             uint64_t addr, unsigned size)
 {
-    const QmeReg *r = NULL;
-    unsigned shift = 0;
+    const QmeReg *r = first;
+    const QmeReg *end_of_table = blk->regs + blk->nregs;
+    uint64_t pos = addr, end = addr + size;
+
+    while (pos < end) {
+        if (r == end_of_table || r->offset != pos ||
+            pos + r->size > end || (r->flags & QME_REGF_NO_PARTIAL)) {
+            return 0;
+        }
+        pos += r->size;
+        r++;
+    }
+    return (unsigned)(r - first);
+}
+
+/*
+ * Read of @size bytes at bit @shift of @r, checks done.  *@value is left
+ * alone for a write-only register: callers preset it to 0.
+ */
+static QME_ALWAYS_INLINE QmeRegStatus reg_read(QmeRegBlock *blk,
+                                               const QmeReg *r,
+                                               unsigned shift, unsigned size,
+                                               uint64_t *value)
+{
     uint64_t lanes, v;
     uint64_t *stored;
-    QmeRegStatus st;
 
-    *value = 0;
-    st = check_access(blk, addr, size, &r, &shift);
-    if (st != QME_REG_OK) {
-        return st;
-    }
     if (r->access == QME_REG_WO) {
         return QME_REG_WRITE_ONLY;
     }
@@ -228,19 +282,15 @@ QmeRegStatus qme_regblock_read(QmeRegBlock *blk, uint64_t addr,
     return QME_REG_OK;
 }
 
-QmeRegStatus qme_regblock_write(QmeRegBlock *blk, uint64_t addr,
-                                unsigned size, uint64_t value)
+/* Write of @size bytes at bit @shift of @r, checks done. */
+static QME_ALWAYS_INLINE QmeRegStatus reg_write(QmeRegBlock *blk,
+                                                const QmeReg *r,
+                                                unsigned shift, unsigned size,
+                                                uint64_t value)
 {
-    const QmeReg *r = NULL;
-    unsigned shift = 0;
     uint64_t lanes, w, wmask, old, new;
     uint64_t *stored;
-    QmeRegStatus st;
 
-    st = check_access(blk, addr, size, &r, &shift);
-    if (st != QME_REG_OK) {
-        return st;
-    }
     if (r->access == QME_REG_RO || r->access == QME_REG_RC) {
         return QME_REG_READ_ONLY;
     }
@@ -277,6 +327,86 @@ QmeRegStatus qme_regblock_write(QmeRegBlock *blk, uint64_t addr,
     }
 
     return (w & r->reserved) ? QME_REG_RESERVED_BITS : QME_REG_OK;
+}
+
+/*
+ * A composed access: each member register in turn, by ascending offset,
+ * as a full-size access of its own.  The first non-OK status wins.
+ */
+static QME_COLD QmeRegStatus spanning_read(QmeRegBlock *blk,
+                                           const QmeReg *first,
+                                           uint64_t addr, unsigned size,
+                                           uint64_t *value)
+{
+    unsigned i, n = span_members(blk, first, addr, size);
+    QmeRegStatus st = n ? QME_REG_OK : QME_REG_BAD_SIZE;
+
+    for (i = 0; i < n; i++) {
+        const QmeReg *r = first + i;
+        uint64_t v = 0;
+        QmeRegStatus rst = reg_read(blk, r, 0, r->size, &v);
+
+        *value |= v << ((r->offset - addr) * 8);
+        if (st == QME_REG_OK) {
+            st = rst;
+        }
+    }
+    return st;
+}
+
+static QME_COLD QmeRegStatus spanning_write(QmeRegBlock *blk,
+                                            const QmeReg *first,
+                                            uint64_t addr, unsigned size,
+                                            uint64_t value)
+{
+    unsigned i, n = span_members(blk, first, addr, size);
+    QmeRegStatus st = n ? QME_REG_OK : QME_REG_BAD_SIZE;
+
+    for (i = 0; i < n; i++) {
+        const QmeReg *r = first + i;
+        QmeRegStatus rst = reg_write(blk, r, 0, r->size,
+                                     value >> ((r->offset - addr) * 8));
+
+        if (st == QME_REG_OK) {
+            st = rst;
+        }
+    }
+    return st;
+}
+
+QmeRegStatus qme_regblock_read(QmeRegBlock *blk, uint64_t addr,
+                               unsigned size, uint64_t *value)
+{
+    const QmeReg *r = NULL;
+    unsigned shift = 0;
+    QmeRegStatus st;
+
+    *value = 0;
+    st = check_access(blk, addr, size, &r, &shift);
+    if (st == QME_REG_OK) {
+        return reg_read(blk, r, shift, size, value);
+    }
+    if (st == ACCESS_SPANS) {
+        return spanning_read(blk, r, r->offset, shift, value);
+    }
+    return st;
+}
+
+QmeRegStatus qme_regblock_write(QmeRegBlock *blk, uint64_t addr,
+                                unsigned size, uint64_t value)
+{
+    const QmeReg *r = NULL;
+    unsigned shift = 0;
+    QmeRegStatus st;
+
+    st = check_access(blk, addr, size, &r, &shift);
+    if (st == QME_REG_OK) {
+        return reg_write(blk, r, shift, size, value);
+    }
+    if (st == ACCESS_SPANS) {
+        return spanning_write(blk, r, r->offset, shift, value);
+    }
+    return st;
 }
 
 const char *qme_reg_status_str(QmeRegStatus status)

@@ -87,12 +87,16 @@ struct QmeReg {
  * caller should report (QEMU glue: LOG_GUEST_ERROR).  The result of the
  * access is always defined: a refused read yields 0, a refused write
  * changes nothing.  QME_REG_RESERVED_BITS is the one status where the
- * access still took effect (with the reserved bits dropped).
+ * access still took effect (with the reserved bits dropped).  A composed
+ * access (qme_regblock_read) reports the first non-OK status of its
+ * registers; the registers that accepted their part still took effect.
  */
 typedef enum QmeRegStatus {
     QME_REG_OK = 0,
     QME_REG_UNMAPPED,       /* no register at that offset */
-    QME_REG_BAD_SIZE,       /* bad size, crosses a register, unaligned */
+    QME_REG_BAD_SIZE,       /* bad size, unaligned, partial access of a
+                               NO_PARTIAL register, wide access that
+                               covers a hole (see qme_regblock_read) */
     QME_REG_READ_ONLY,      /* write to an RO register */
     QME_REG_WRITE_ONLY,     /* read of a WO register */
     QME_REG_RESERVED_BITS,  /* write set reserved bits (applied without them) */
@@ -120,7 +124,35 @@ void qme_regblock_reset(QmeRegBlock *blk);
 /* The register containing byte @addr, or NULL. */
 const QmeReg *qme_regblock_find(const QmeRegBlock *blk, uint64_t addr);
 
-/* Guest accesses: apply access rules and run hooks. */
+/*
+ * Guest accesses: apply access rules and run hooks.  An access is
+ * (@addr, @size) with @size 1, 2, 4 or 8 and @addr aligned to it (else
+ * QME_REG_BAD_SIZE); no register at @addr gives QME_REG_UNMAPPED.
+ *
+ * Inside one register: an access of the register's size, or a smaller
+ * ("partial") one on its own bytes (little-endian lanes) unless the
+ * register has QME_REGF_NO_PARTIAL (then QME_REG_BAD_SIZE).
+ *
+ * Wider than the register at @addr (a "composed" access, e.g. a 64-bit
+ * read of two 32-bit registers, which is what QEMU's monitor `xp /2wx`
+ * and a guest readq() do): accepted only if the registers it covers tile
+ * [@addr, @addr + @size) exactly, with no hole, and none of them has
+ * QME_REGF_NO_PARTIAL.  Then each covered register is accessed in turn,
+ * by ascending offset, as a full-size access of its own, with its own
+ * rules and hooks: RC clears, WO reads 0, RO/RC writes are dropped, each
+ * hook runs once for its register (a write runs one register's pre_write
+ * and post_write before the next register's).  A read returns the
+ * registers' values composed little-endian (register at @addr + k in
+ * bytes k..); a write gives each register its bytes of @value.  The
+ * status is the first non-OK status of the registers, in that order:
+ * the others still took effect.  Otherwise (a hole, a NO_PARTIAL
+ * register) the whole access is refused with QME_REG_BAD_SIZE before any
+ * register is touched: reads give 0, writes change nothing, no hook runs.
+ *
+ * Natural alignment means an access never covers part of a register
+ * other than the one at @addr: it is either inside that register or
+ * covers whole registers.
+ */
 QmeRegStatus qme_regblock_read(QmeRegBlock *blk, uint64_t addr,
                                unsigned size, uint64_t *value);
 QmeRegStatus qme_regblock_write(QmeRegBlock *blk, uint64_t addr,

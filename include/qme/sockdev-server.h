@@ -113,9 +113,12 @@ void qme_sd_server_disconnect(QmeSdServer *srv);
 
 /*
  * Ops serving a register table: opaque is the QmeRegBlock.  Reads and
- * writes go through the table's access rules and hooks (refused accesses:
- * reads answer QME_SD_ST_ERROR, writes are dropped); reset loads reset
- * values; the saved state is the register values (8 bytes each, LE).
+ * writes go through the table's access rules and hooks, including
+ * composed accesses of several registers (qme_regblock_read()); a read
+ * whose status is not QME_REG_OK answers QME_SD_ST_ERROR (also a
+ * composed read with a write-only part, after every part was read),
+ * refused writes are dropped; reset loads reset values; the saved state
+ * is the register values (8 bytes each, LE).
  */
 extern const QmeSdServerOps qme_sd_regblock_ops;
 

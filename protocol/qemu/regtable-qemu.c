@@ -10,20 +10,38 @@
 #include "qme/regtable-qemu.h"
 #include "trace-qme_regs.h"
 
-static const char *reg_name(QmeMmioRegs *regs, hwaddr addr)
+/*
+ * What an access covers, for logs and traces: the register at @addr, or
+ * "FIRST..LAST" for an access wider than it (a composed access, or one
+ * refused because it runs into a hole: "FIRST..unmapped").
+ */
+static const char *reg_name(QmeMmioRegs *regs, hwaddr addr, unsigned size,
+                            char *buf, size_t len)
 {
-    const QmeReg *reg = qme_regblock_find(&regs->blk, addr);
+    const QmeReg *first = qme_regblock_find(&regs->blk, addr);
+    const QmeReg *last;
 
-    return reg ? reg->name : "unmapped";
+    if (!first) {
+        return "unmapped";
+    }
+    if (addr + size <= (uint64_t)first->offset + first->size) {
+        return first->name;
+    }
+    last = qme_regblock_find(&regs->blk, addr + size - 1);
+    snprintf(buf, len, "%s..%s", first->name, last ? last->name : "unmapped");
+    return buf;
 }
 
 static void report(QmeMmioRegs *regs, const char *what, hwaddr addr,
                    unsigned size, uint64_t value, QmeRegStatus status)
 {
+    char buf[80];
+
     qemu_log_mask(LOG_GUEST_ERROR,
                   "%s: %s of %u byte(s) at 0x%" HWADDR_PRIx
                   " (%s, value 0x%" PRIx64 "): %s\n",
-                  regs->name, what, size, addr, reg_name(regs, addr), value,
+                  regs->name, what, size, addr,
+                  reg_name(regs, addr, size, buf, sizeof(buf)), value,
                   qme_reg_status_str(status));
 }
 
@@ -36,8 +54,10 @@ uint64_t qme_mmio_regs_read(QmeMmioRegs *regs, hwaddr addr, unsigned size)
         report(regs, "read", addr, size, value, status);
     }
     if (trace_event_get_state_backends(TRACE_QME_REGS_READ)) {
+        char buf[80];
+
         trace_qme_regs_read(regs->name, addr, size, value,
-                            reg_name(regs, addr));
+                            reg_name(regs, addr, size, buf, sizeof(buf)));
     }
     return value;
 }
@@ -48,8 +68,10 @@ void qme_mmio_regs_write(QmeMmioRegs *regs, hwaddr addr, uint64_t value,
     QmeRegStatus status;
 
     if (trace_event_get_state_backends(TRACE_QME_REGS_WRITE)) {
+        char buf[80];
+
         trace_qme_regs_write(regs->name, addr, size, value,
-                             reg_name(regs, addr));
+                             reg_name(regs, addr, size, buf, sizeof(buf)));
     }
     status = qme_regblock_write(&regs->blk, addr, size, value);
     if (status != QME_REG_OK) {
@@ -57,7 +79,10 @@ void qme_mmio_regs_write(QmeMmioRegs *regs, hwaddr addr, uint64_t value,
     }
 }
 
-/* A read whose only effect is returning the stored value. */
+/*
+ * A read whose only effect is returning the stored value.  Exact size
+ * only: a wider (composed) read at the same address goes to the engine.
+ */
 static bool plain_read(const QmeReg *reg, hwaddr addr, unsigned size)
 {
     return addr == reg->offset && size == reg->size && !reg->read &&

@@ -184,7 +184,7 @@ def run_tests(tap, tmp):
                      '};\n'
                      'typedef char check_mask[(TST_CTRL_MODE_MASK == 0xf0) '
                      '? 1 : -1];\n'
-                     'typedef char check_span[(TST_REGS_SPAN == 0x34) '
+                     'typedef char check_span[(TST_REGS_SPAN == 0x48) '
                      '? 1 : -1];\n'
                      'typedef char check_high[(TST_WIDE_HIGH_MASK >> 32 == '
                      '0xffffffffU) ? 1 : -1];\n')

@@ -131,6 +131,26 @@ static uint64_t events_read(QmeRegBlock *blk, const QmeReg *reg,
     return value;
 }
 
+/* Generic hooks of the composed-access registers: log and pass through. */
+static uint64_t log_read(QmeRegBlock *blk, const QmeReg *reg, uint64_t value)
+{
+    log_event(blk, reg, 'r', value, 0);
+    return value;
+}
+
+static uint64_t log_pre_write(QmeRegBlock *blk, const QmeReg *reg,
+                              uint64_t value)
+{
+    log_event(blk, reg, 'p', value, 0);
+    return value;
+}
+
+static void log_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                           uint64_t old_value, uint64_t new_value)
+{
+    log_event(blk, reg, 'P', old_value, new_value);
+}
+
 /* Computed on the fly: the stored value is ignored. */
 static uint64_t counter_read(QmeRegBlock *blk, const QmeReg *reg,
                              uint64_t value)
@@ -171,10 +191,10 @@ _Static_assert(TST_REG_WIDE_SIZE == 8, "size macro");
 _Static_assert(TST_CTRL_MODE_MASK == 0xf0, "field mask");
 _Static_assert(TST_CTRL_MODE_SHIFT == 4, "field shift");
 _Static_assert(TST_WIDE_HIGH_MASK == 0xffffffff00000000ULL, "64-bit mask");
-_Static_assert(TST_REGS_SPAN == 0x34, "span");
+_Static_assert(TST_REGS_SPAN == 0x48, "span");
 _Static_assert(TST_VENDOR_ID == 0x1af4 && TST_BIG == 0x100000000ULL,
                "constants");
-_Static_assert(TST_NUM_REGS == 12, "register count");
+_Static_assert(TST_NUM_REGS == 18, "register count");
 
 static void test_generated_table(Tap *t)
 {
@@ -258,6 +278,7 @@ static void test_find(Tap *t)
     }
     for (a = 0x2c; a < 0x30; a++) {
         CHECK(t, qme_regblock_find(&d.blk, a) == NULL);
+        CHECK(t, qme_regblock_find(&d.blk, a + 8) == NULL);
     }
     CHECK(t, qme_regblock_find(&d.blk, TST_REGS_SPAN) == NULL);
     CHECK(t, qme_regblock_find(&d.blk, 0x100000000ULL) == NULL);
@@ -605,11 +626,7 @@ static void test_bad_size(Tap *t)
         CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_LAST, sizes[i], 0),
                  QME_REG_BAD_SIZE);
     }
-    /* crossing two registers: ID and CTRL; BYTE, its hole and HALF */
-    CHECK_EQ(t, rd(&d, TST_REG_ID, 8, &st), 0);
-    CHECK_EQ(t, st, QME_REG_BAD_SIZE);
-    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_ID, 8, 0),
-             QME_REG_BAD_SIZE);
+    /* wider than the register, over a hole: BYTE, its hole and HALF */
     CHECK_EQ(t, rd(&d, TST_REG_BYTE, 4, &st), 0);
     CHECK_EQ(t, st, QME_REG_BAD_SIZE);
     CHECK_EQ(t, rd(&d, TST_REG_BYTE, 2, &st), 0);
@@ -730,7 +747,7 @@ static void test_post_write_hook(Tap *t)
     d.nev = 0;
     CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_DOORBELL + 1, 4, 1),
              QME_REG_BAD_SIZE);
-    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_STATUS, 8, 1),
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_NPA, 8, 1),
              QME_REG_BAD_SIZE);
     CHECK_EQ(t, d.nev, 0);
 }
@@ -754,6 +771,223 @@ static void test_read_hook(Tap *t)
     CHECK_EQ(t, rd(&d, TST_REG_COUNTER + 1, 1, &st), 0x45);
     CHECK_EQ(t, rd(&d, TST_REG_COUNTER + 2, 2, &st), 0x0123);
     CHECK_EQ(t, VAL(&d, COUNTER), 0x5555);
+}
+
+/* Composed reads of two registers: each keeps its own rules. */
+static void test_wide_read_two(Tap *t)
+{
+    TestDev d;
+    QmeRegStatus st;
+
+    dev_init(t, &d);
+    /* RO + RW, reserved bits of CTRL read as 0 in their lanes */
+    qme_reg_set(&d.blk, TST_R_CTRL, 0xff00abcd);
+    CHECK_EQ(t, rd(&d, TST_REG_ID, 8, &st), 0x0000abcd12345678ULL);
+    CHECK_EQ(t, st, QME_REG_OK);
+    /* W1C + W1S */
+    qme_reg_set(&d.blk, TST_R_SET, 0x0000a5a5);
+    CHECK_EQ(t, rd(&d, TST_REG_STATUS, 8, &st), 0x0000a5a50000ffffULL);
+    CHECK_EQ(t, st, QME_REG_OK);
+    CHECK_EQ(t, d.nev, 0);
+
+    /*
+     * WO + RC: the write-only lanes read 0 and are reported, the RC
+     * register is still read, consumed and its hook run, once.
+     */
+    qme_reg_set(&d.blk, TST_R_DOORBELL, 0x77);
+    CHECK_EQ(t, rd(&d, TST_REG_DOORBELL, 8, &st), 0xa1b2c3d400000000ULL);
+    CHECK_EQ(t, st, QME_REG_WRITE_ONLY);
+    CHECK_EQ(t, VAL(&d, EVENTS), 0);
+    CHECK_EQ(t, VAL(&d, DOORBELL), 0x77);
+    CHECK_EQ(t, d.nev, 1);
+    CHECK_EQ(t, d.ev[0].kind, 'r');
+    CHECK_EQ(t, d.ev[0].idx, TST_R_EVENTS);
+    CHECK_EQ(t, d.ev[0].a, 0xa1b2c3d4);
+    CHECK_EQ(t, rd(&d, TST_REG_DOORBELL, 8, &st), 0);
+
+    /* two registers by a 2-byte read: MB0 and MB1 (RC, hook) */
+    d.nev = 0;
+    CHECK_EQ(t, rd(&d, TST_REG_MB0, 2, &st), 0x2211);
+    CHECK_EQ(t, st, QME_REG_OK);
+    CHECK_EQ(t, VAL(&d, MB1), 0);
+    CHECK_EQ(t, VAL(&d, MB0), 0x11);
+    CHECK_EQ(t, d.nev, 1);
+    CHECK_EQ(t, d.ev[0].idx, TST_R_MB1);
+
+    /* an 8-byte register read by 8 bytes is one plain access */
+    CHECK_EQ(t, rd(&d, TST_REG_WIDE, 8, &st), 0x1122334455667788ULL);
+    CHECK_EQ(t, st, QME_REG_OK);
+}
+
+/* Four registers of sizes 1, 1, 2, 4 in one 8-byte read. */
+static void test_wide_read_four(Tap *t)
+{
+    TestDev d;
+    QmeRegStatus st;
+
+    dev_init(t, &d);
+    CHECK_EQ(t, rd(&d, TST_REG_MB0, 8, &st), 0x44444444ffff2211ULL);
+    CHECK_EQ(t, st, QME_REG_OK);
+    /* read hooks: once each, ascending offset; RC consumed */
+    CHECK_EQ(t, d.nev, 2);
+    CHECK_EQ(t, d.ev[0].kind, 'r');
+    CHECK_EQ(t, d.ev[0].idx, TST_R_MB1);
+    CHECK_EQ(t, d.ev[0].a, 0x22);
+    CHECK_EQ(t, d.ev[1].kind, 'r');
+    CHECK_EQ(t, d.ev[1].idx, TST_R_MW);
+    CHECK_EQ(t, d.ev[1].a, 0x44444444);
+    CHECK_EQ(t, VAL(&d, MB1), 0);
+    CHECK_EQ(t, VAL(&d, MB0), 0x11);
+    CHECK_EQ(t, VAL(&d, MH), 0xffff);
+    CHECK_EQ(t, VAL(&d, MW), 0x44444444);
+
+    /* three registers in a 4-byte read */
+    qme_reg_set(&d.blk, TST_R_MB1, 0x33);
+    qme_reg_set(&d.blk, TST_R_MH, 0x1234);
+    d.nev = 0;
+    CHECK_EQ(t, rd(&d, TST_REG_MB0, 4, &st), 0x12343311);
+    CHECK_EQ(t, st, QME_REG_OK);
+    CHECK_EQ(t, d.nev, 1);
+    CHECK_EQ(t, VAL(&d, MB1), 0);
+}
+
+/* Composed writes of two registers. */
+static void test_wide_write_two(Tap *t)
+{
+    TestDev d;
+
+    dev_init(t, &d);
+    /*
+     * RO + RW: the RO part is dropped and reported without its hook,
+     * CTRL gets its word through its own hooks (LOCK vetoed).
+     */
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_ID, 8,
+                                   0x000080f1deadbeefULL),
+             QME_REG_READ_ONLY);
+    CHECK_EQ(t, VAL(&d, ID), 0x12345678);
+    CHECK_EQ(t, VAL(&d, CTRL), 0xf1);
+    CHECK_EQ(t, d.nev, 2);
+    CHECK_EQ(t, d.ev[0].kind, 'p');
+    CHECK_EQ(t, d.ev[0].idx, TST_R_CTRL);
+    CHECK_EQ(t, d.ev[0].a, 0x80f1);
+    CHECK_EQ(t, d.ev[1].kind, 'P');
+    CHECK_EQ(t, d.ev[1].idx, TST_R_CTRL);
+    CHECK_EQ(t, d.ev[1].b, 0xf1);
+
+    /* W1C + W1S in one write, the W1S part with a reserved bit */
+    d.nev = 0;
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_STATUS, 8,
+                                   0x1000000500000003ULL),
+             QME_REG_RESERVED_BITS);
+    CHECK_EQ(t, VAL(&d, STATUS), 0xfffc);
+    CHECK_EQ(t, VAL(&d, SET), 0x5);
+    CHECK_EQ(t, d.nev, 1);
+    CHECK_EQ(t, d.ev[0].idx, TST_R_STATUS);
+    /* every part accepted: OK */
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_STATUS, 8,
+                                   0x0000001000000100ULL), QME_REG_OK);
+    CHECK_EQ(t, VAL(&d, STATUS), 0xfefc);
+    CHECK_EQ(t, VAL(&d, SET), 0x15);
+
+    /* WO + RC: the doorbell rings once, the RC part is refused */
+    d.nev = 0;
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_DOORBELL, 8,
+                                   0xffffffff00000009ULL),
+             QME_REG_READ_ONLY);
+    CHECK_EQ(t, VAL(&d, DOORBELL), 9);
+    CHECK_EQ(t, VAL(&d, EVENTS), 0xa1b2c3d4);
+    CHECK_EQ(t, d.nev, 2);
+    CHECK_EQ(t, d.ev[0].idx, TST_R_DOORBELL);
+    CHECK_EQ(t, d.ev[1].idx, TST_R_DOORBELL);
+
+    /* 2-byte write of MB0 and MB1: bits beyond the access are ignored */
+    d.nev = 0;
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_MB0, 2, 0xabcd12a5),
+             QME_REG_READ_ONLY);
+    CHECK_EQ(t, VAL(&d, MB0), 0xa5);
+    CHECK_EQ(t, VAL(&d, MB1), 0x22);
+    CHECK_EQ(t, VAL(&d, MH), 0xffff);
+    CHECK_EQ(t, d.nev, 0);
+
+    /* an 8-byte register written by 8 bytes is one plain access */
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_WIDE, 8,
+                                   0x0102030405060708ULL), QME_REG_OK);
+    CHECK_EQ(t, VAL(&d, WIDE), 0x0102030405060708ULL);
+}
+
+/* Four registers in one 8-byte write; hooks in ascending offset order. */
+static void test_wide_write_four(Tap *t)
+{
+    TestDev d;
+
+    dev_init(t, &d);
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_MB0, 8,
+                                   0x87654321f00f99a5ULL),
+             QME_REG_READ_ONLY);
+    CHECK_EQ(t, VAL(&d, MB0), 0xa5);
+    CHECK_EQ(t, VAL(&d, MB1), 0x22);           /* RC: dropped */
+    CHECK_EQ(t, VAL(&d, MH), 0xfff0);          /* W1C on writable 0x00ff */
+    CHECK_EQ(t, VAL(&d, MW), 0x87654321);
+    CHECK_EQ(t, d.nev, 3);
+    CHECK_EQ(t, d.ev[0].kind, 'P');
+    CHECK_EQ(t, d.ev[0].idx, TST_R_MH);
+    CHECK_EQ(t, d.ev[0].a, 0xffff);
+    CHECK_EQ(t, d.ev[0].b, 0xfff0);
+    CHECK_EQ(t, d.ev[1].kind, 'p');
+    CHECK_EQ(t, d.ev[1].idx, TST_R_MW);
+    CHECK_EQ(t, d.ev[1].a, 0x87654321);
+    CHECK_EQ(t, d.ev[2].kind, 'P');
+    CHECK_EQ(t, d.ev[2].idx, TST_R_MW);
+    CHECK_EQ(t, d.ev[2].a, 0x44444444);
+    CHECK_EQ(t, d.ev[2].b, 0x87654321);
+}
+
+/*
+ * Refused composed accesses: a hole or a full-width-only register
+ * anywhere in the span refuses the whole access before any register is
+ * touched (no RC clearing, no hook, nothing written).
+ */
+static void test_wide_refused(Tap *t)
+{
+    static const struct {
+        uint64_t addr;
+        unsigned size;
+    } cases[] = {
+        { TST_REG_NPA, 8 },         /* NPB is full-width only */
+        { TST_REG_COUNTER, 8 },     /* hole after COUNTER (read hook) */
+        { TST_REG_LAST, 8 },        /* hole after LAST */
+        { TST_REG_BYTE, 2 },        /* hole after BYTE */
+        { TST_REG_BYTE, 4 },
+        { TST_REG_BYTE, 8 },        /* hole, and STRICT is full-width only */
+    };
+    TestDev d;
+    QmeRegStatus st;
+    uint64_t snapshot[TST_NUM_REGS];
+    unsigned i;
+
+    dev_init(t, &d);
+    memcpy(snapshot, d.values, sizeof(snapshot));
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CHECK_EQ(t, rd(&d, cases[i].addr, cases[i].size, &st), 0);
+        CHECK_EQ(t, st, QME_REG_BAD_SIZE);
+        CHECK_EQ(t, qme_regblock_write(&d.blk, cases[i].addr, cases[i].size,
+                                       UINT64_MAX), QME_REG_BAD_SIZE);
+    }
+    CHECK(t, memcmp(snapshot, d.values, sizeof(snapshot)) == 0);
+    CHECK_EQ(t, d.nev, 0);
+    CHECK_EQ(t, d.counter, 0);
+
+    /* starting in a hole, or past the end: unmapped as before */
+    CHECK_EQ(t, rd(&d, TST_REGS_SPAN, 8, &st), 0);
+    CHECK_EQ(t, st, QME_REG_UNMAPPED);
+    CHECK_EQ(t, rd(&d, 0x2c, 4, &st), 0);
+    CHECK_EQ(t, st, QME_REG_UNMAPPED);
+
+    /* NPA and NPB each alone are fine */
+    CHECK_EQ(t, rd(&d, TST_REG_NPB, 4, &st), 0xbbbb);
+    CHECK_EQ(t, st, QME_REG_OK);
+    CHECK_EQ(t, rd(&d, TST_REG_NPA, 4, &st), 0xaaaa5555);
+    CHECK_EQ(t, st, QME_REG_OK);
 }
 
 static int init_one(const QmeReg *regs, unsigned n, char *err, size_t len)
@@ -903,6 +1137,11 @@ int main(void)
         { "pre_write hook", test_pre_write_hook },
         { "post_write hook", test_post_write_hook },
         { "read hook", test_read_hook },
+        { "composed read of two registers", test_wide_read_two },
+        { "composed read of four registers", test_wide_read_four },
+        { "composed write of two registers", test_wide_write_two },
+        { "composed write of four registers", test_wide_write_four },
+        { "refused composed accesses", test_wide_refused },
         { "init validation errors", test_init_errors },
         { "empty block", test_empty_block },
         { "status and access strings", test_strings },

@@ -1293,6 +1293,43 @@ char *qme_qtest_hmp(QmeQTest *qt, const char *fmt, ...)
     return r ? qme_json_get(r, "return") : NULL;
 }
 
+unsigned qme_qtest_xp_words(QmeQTest *qt, uint64_t addr, unsigned count,
+                            uint32_t *words)
+{
+    g_autofree char *out = qme_qtest_hmp(qt, "xp /%uwx 0x%" PRIx64, count,
+                                         addr);
+    g_auto(GStrv) lines = g_strsplit(out ? out : "", "\n", -1);
+    unsigned n = 0, i;
+
+    /* Lines "ADDRESS: 0xWORD 0xWORD ...", the address in hex digits. */
+    for (i = 0; lines[i] && n < count; i++) {
+        const char *p = lines[i];
+        char *end;
+
+        if (!g_ascii_isxdigit(*p)) {
+            continue;
+        }
+        while (g_ascii_isxdigit(*p)) {
+            p++;
+        }
+        if (*p != ':') {
+            continue;
+        }
+        p++;
+        while (n < count) {
+            while (*p == ' ') {
+                p++;
+            }
+            if (strncmp(p, "0x", 2) != 0) {
+                break;
+            }
+            words[n++] = (uint32_t)g_ascii_strtoull(p, &end, 16);
+            p = end;
+        }
+    }
+    return n;
+}
+
 bool qme_qtest_system_reset(QmeQTest *qt)
 {
     g_autofree char *r = qme_qtest_qmp_ok(qt,

@@ -176,6 +176,14 @@ char *qme_qtest_qmp_wait_event(QmeQTest *qt, const char *event,
                                int timeout_ms);
 /* Run an HMP command through QMP; returns its output (g_free it). */
 char *qme_qtest_hmp(QmeQTest *qt, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/*
+ * The monitor's "xp /@count wx @addr" (physical memory, 32-bit words; the
+ * monitor reads up to 16 bytes per access, so /2wx is one 8-byte access):
+ * the words it printed, in @words.  Returns how many it printed (other
+ * output, such as a warning printed meanwhile, is skipped).
+ */
+unsigned qme_qtest_xp_words(QmeQTest *qt, uint64_t addr, unsigned count,
+                            uint32_t *words);
 /* QMP system_reset, then wait for the RESET event.  */
 bool qme_qtest_system_reset(QmeQTest *qt);
 /*

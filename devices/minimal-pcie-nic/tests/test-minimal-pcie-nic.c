@@ -516,6 +516,75 @@ static void test_bad_access(Fixture *f, gconstpointer data)
     g_assert_cmphex(reg_read(f, MPN_REG_IRQ_COUNT), ==, 0);
 }
 
+/*
+ * 8-byte accesses of two 32-bit registers (a guest's readq(), the
+ * monitor's "xp /2wx"): composed from both, each by its own rules and
+ * hooks.  A split write runs the lower register first, so one writeq of
+ * DMA_LEN and DMA_CMD starts a transfer of the length it wrote.
+ */
+static void test_wide_access(Fixture *f, gconstpointer data)
+{
+    uint8_t a[64], back[64];
+    uint32_t w[2] = { 0xdead, 0xdead };
+    uint32_t vectors;
+
+    if (!f->dev) {
+        return;
+    }
+    /* ID (ro) and VECTORS (ro, computed by a read hook) */
+    vectors = reg_read(f, MPN_REG_VECTORS);
+    g_assert_cmphex(qme_pci_bar_readq(f->dev, 0, MPN_REG_ID), ==,
+                    ((uint64_t)vectors << 32) | MPN_ID_VALUE);
+    g_assert_cmpuint(qme_qtest_xp_words(f->qt,
+                                        qme_pci_bar_cpu_addr(f->dev, 0) +
+                                        MPN_REG_ID, 2, w), ==, 2);
+    g_assert_cmphex(w[0], ==, MPN_ID_VALUE);
+    g_assert_cmphex(w[1], ==, vectors);
+    /* DMA_STATUS (w1c) and DMA_BUF_SIZE (ro, read hook) */
+    g_assert_cmphex(qme_pci_bar_readq(f->dev, 0, MPN_REG_DMA_STATUS), ==,
+                    (uint64_t)MPN_DMA_SIZE << 32);
+
+    /* DMA_LEN and DMA_CMD (START, post_write hook) in one write */
+    fill(f, RAM_A, a, sizeof(a), 5);
+    qme_qtest_memset(f->qt, RAM_B, 0, sizeof(a));
+    qme_pci_bar_writeq(f->dev, 0, MPN_REG_DMA_SRC, RAM_A);
+    qme_pci_bar_writeq(f->dev, 0, MPN_REG_DMA_DST, 0x200);
+    qme_pci_bar_writeq(f->dev, 0, MPN_REG_DMA_LEN,
+                       ((uint64_t)(MPN_DMA_CMD_START_MASK |
+                                   MPN_DIR_TO_DEVICE << MPN_DMA_CMD_DIR_SHIFT)
+                        << 32) | sizeof(a));
+    g_assert_cmphex(reg_read(f, MPN_REG_DMA_STATUS), ==,
+                    MPN_DMA_STATUS_DONE_MASK);
+    qme_pci_bar_writeq(f->dev, 0, MPN_REG_DMA_SRC, 0x200);
+    qme_pci_bar_writeq(f->dev, 0, MPN_REG_DMA_DST, RAM_B);
+    qme_pci_bar_writeq(f->dev, 0, MPN_REG_DMA_LEN,
+                       ((uint64_t)(MPN_DMA_CMD_START_MASK |
+                                   MPN_DIR_FROM_DEVICE <<
+                                   MPN_DMA_CMD_DIR_SHIFT) << 32) |
+                       sizeof(a));
+    g_assert_cmphex(qme_pci_bar_readq(f->dev, 0, MPN_REG_DMA_LEN), ==,
+                    ((uint64_t)(MPN_DIR_FROM_DEVICE << MPN_DMA_CMD_DIR_SHIFT)
+                     << 32) | sizeof(a));
+    qme_qtest_memread(f->qt, RAM_B, back, sizeof(back));
+    g_assert_cmpmem(back, sizeof(back), a, sizeof(a));
+
+    /* DMA_STATUS clears, DMA_BUF_SIZE (ro) drops its half */
+    qme_pci_bar_writeq(f->dev, 0, MPN_REG_DMA_STATUS,
+                       0xffffffff00000000ULL | MPN_DMA_STATUS_DONE_MASK);
+    g_assert_cmphex(qme_pci_bar_readq(f->dev, 0, MPN_REG_DMA_STATUS), ==,
+                    (uint64_t)MPN_DMA_SIZE << 32);
+    g_assert_nonnull(strstr(qme_qtest_stderr(f->qt),
+                            "(DMA_STATUS..DMA_BUF_SIZE, value "
+                            "0xffffffff00000001): write to read-only"));
+    g_assert_null(strstr(qme_qtest_stderr(f->qt), "bad access size"));
+
+    /* IRQ_COUNT and the hole after it: refused as a whole, reads 0 */
+    g_assert_cmphex(qme_pci_bar_readq(f->dev, 0, MPN_REG_IRQ_COUNT), ==, 0);
+    g_assert_nonnull(strstr(qme_qtest_stderr(f->qt),
+                            "(IRQ_COUNT..unmapped, value 0x0): "
+                            "bad access size"));
+}
+
 static void test_reset(Fixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
@@ -683,6 +752,10 @@ int main(int argc, char **argv)
     ADD("/minimal-pcie-nic/dma/round-trip", test_dma, NULL);
     ADD("/minimal-pcie-nic/dma/errors", test_dma_errors, NULL);
     ADD("/minimal-pcie-nic/bad-access", test_bad_access, NULL);
+    ADD("/minimal-pcie-nic/wide-access/mmio", test_wide_access,
+        ",stage=mmio -d guest_errors");
+    ADD("/minimal-pcie-nic/wide-access/msix", test_wide_access,
+        " -d guest_errors");
     ADD("/minimal-pcie-nic/reset", test_reset, NULL);
     ADD("/minimal-pcie-nic/migration/msix", test_migration_msix, NULL);
     ADD("/minimal-pcie-nic/migration/msi", test_migration_msi, ",stage=msi");

@@ -130,6 +130,46 @@ static void test_reset_values(Fixture *f, gconstpointer data)
     assert_output(f, "");
 }
 
+/*
+ * 8-byte accesses (a guest's readq(), the monitor's "xp /2wx"): TXDATA
+ * and STATUS are composed, each by its own rule; CTRL and the hole after
+ * it are refused as a whole.
+ */
+static void test_wide_access(Fixture *f, gconstpointer data)
+{
+    uint32_t w[2] = { 0xdead, 0xdead };
+
+    if (!qme_qtest_ok(f->qt)) {
+        g_test_fail();
+        return;
+    }
+    /* TXDATA (wo) reads 0, reported; STATUS is read */
+    g_assert_cmphex(qme_qtest_readq(f->qt, BASE + SDUART_REG_TXDATA), ==,
+                    (uint64_t)SDUART_STATUS_TXREADY_MASK << 32);
+    g_assert_nonnull(strstr(qme_qtest_stderr(f->qt),
+                            "sockdev-uart: read of 8 byte(s) at 0x0 "
+                            "(TXDATA..STATUS, value 0x100000000): "
+                            "read of write-only register"));
+    g_assert_cmpuint(qme_qtest_xp_words(f->qt, BASE, 2, w), ==, 2);
+    g_assert_cmphex(w[0], ==, 0);
+    g_assert_cmphex(w[1], ==, SDUART_STATUS_TXREADY_MASK);
+    /* the write is split: TXDATA sends, STATUS (ro) drops its half */
+    qme_qtest_writeq(f->qt, BASE + SDUART_REG_TXDATA,
+                     0xffffffff00000000ULL | 'W');
+    g_assert_cmphex(rd(f->qt, SDUART_REG_STATUS), ==,
+                    SDUART_STATUS_TXREADY_MASK);
+    g_assert_null(strstr(qme_qtest_stderr(f->qt), "bad access size"));
+
+    /* CTRL and the hole after it: reads 0, the write is dropped */
+    g_assert_cmphex(qme_qtest_readq(f->qt, BASE + SDUART_REG_CTRL), ==, 0);
+    qme_qtest_writeq(f->qt, BASE + SDUART_REG_CTRL, 0);
+    g_assert_cmphex(rd(f->qt, SDUART_REG_CTRL), ==, SDUART_CTRL_ENABLE_MASK);
+    g_assert_nonnull(strstr(qme_qtest_stderr(f->qt),
+                            "sockdev-uart: write of 8 byte(s) at 0x8 "
+                            "(CTRL..unmapped, value 0x0): bad access size"));
+    assert_output(f, "W");
+}
+
 static void test_enable_gates_output(Fixture *f, gconstpointer data)
 {
     if (!qme_qtest_ok(f->qt)) {
@@ -415,6 +455,7 @@ int main(int argc, char **argv)
     ADD_BARE("fdt-node", test_fdt_node);
     ADD("regs/reset-values", test_reset_values);
     ADD("regs/enable-gates-output", test_enable_gates_output);
+    ADD("regs/wide-access", test_wide_access);
     ADD("system-reset", test_system_reset);
     ADD("migration", test_migration);
     ADD_BARE("trace", test_trace);

@@ -124,6 +124,17 @@ class Qmp:
         return self.cmd('human-monitor-command',
                         **{'command-line': line}).get('return', '')
 
+    def xp_words(self, addr, count):
+        """The words "xp /COUNTwx ADDR" prints: the monitor reads up to 16
+        bytes per access, so /2wx is one 8-byte access.  Other lines (a
+        warning printed meanwhile) are skipped."""
+        words = []
+        for line in self.hmp(f'xp /{count}wx {addr:#x}').splitlines():
+            m = re.match(r'[0-9a-f]+:((?:\s+0x[0-9a-f]+)+)\s*$', line)
+            if m:
+                words += [int(w, 16) for w in m.group(1).split()]
+        return words
+
     def xp(self, addr):
         # A warning QEMU prints meanwhile lands in the same HMP output.
         m = re.findall(r'\s(0x[0-9a-f]{8})\b', self.hmp(f'xp /1wx {addr:#x}'))

@@ -244,6 +244,29 @@ ok(q.status() == 7 and q.readl(W + R_ID) == ID and
    q.readl(W + R_SCRATCH) == SCRATCH_RESET,
    'dma=on: bridge CONNECTED|V1|DMA, server registers read back')
 
+# 8-byte accesses of two 32-bit registers (a guest's readq(), the
+# monitor's "xp /2wx"): the window forwards them whole, the server's
+# register engine composes them; the bridge block composes its own.
+ok(q.readq(W + R_ID) == SCRATCH_RESET << 32 | ID and
+   q.qmp.xp_words(W + R_ID, 2) == [ID, SCRATCH_RESET],
+   'window: readq and xp /2wx of ID and SCRATCH composed by the server')
+q.writeq(W + R_ID, 0x12345678 << 32 | 0xffffffff)
+ok(q.readl(W + R_SCRATCH) == 0x12345678 and q.readl(W + R_ID) == ID,
+   'window: writeq split by the server (ID read-only, SCRATCH written)')
+q.writel(W + R_SCRATCH, SCRATCH_RESET)
+ok(q.readq(W + R_MISBEHAVE) == ONES << 32 | ONES and
+   len(q.guest_errors('server refused the read of 8 bytes at 0x28')) == 1,
+   'window: readq of MISBEHAVE and the hole after it: refused by the '
+   'server, all-ones, one LOG_GUEST_ERROR', ''.join(q.guest_errors()))
+ok(q.readq(BR) == 7 << 32 | 0x4b434f53 and
+   q.qmp.xp_words(BR, 2) == [0x4b434f53, 7],
+   'bridge: readq and xp /2wx of MAGIC and STATUS composed')
+ok(q.readq(BR + 8) == 0 and
+   len(q.guest_errors('(OUTAGES..unmapped, value 0x0): bad access size'))
+   == 1 and len(q.guest_errors('bad access size')) == 1,
+   'bridge: OUTAGES and the hole after it refused (0); no other access '
+   'was a bad size', ''.join(q.guest_errors()))
+
 # The server's IRQ arrives between accesses, through the main loop.
 q.writel(W + R_IRQ, 1)
 wait_for(lambda: q.status() and q.irqs)

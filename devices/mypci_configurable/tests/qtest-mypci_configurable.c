@@ -237,6 +237,63 @@ static void test_registers(Fixture *f, gconstpointer data)
     g_assert_cmphex(rd(f, MYCFG_REG_DMA_CMD), ==, 0);
 }
 
+/*
+ * 8-byte accesses of two adjacent 32-bit registers, as a guest readq() or
+ * the monitor's "xp /2wx" (one 8-byte access) make them: composed from
+ * the two registers, each with its own rules and hooks.
+ */
+static void test_wide_access(Fixture *f, gconstpointer data)
+{
+    uint32_t w[2] = { 0xdead, 0xdead };
+    uint64_t bar0;
+
+    if (!ready(f, true)) {
+        return;
+    }
+    bar0 = qme_pci_bar_cpu_addr(f->dev, 0);
+    /* VALUE (rw) and VERSION (ro), little-endian */
+    g_assert_cmphex(qme_pci_bar_readq(f->dev, 0, MYCFG_REG_VALUE), ==,
+                    ((uint64_t)MYCFG_VERSION_1_0 << 32) | 0x42);
+    g_assert_cmpuint(qme_qtest_xp_words(f->qt, bar0 + MYCFG_REG_VALUE, 2, w),
+                     ==, 2);
+    g_assert_cmphex(w[0], ==, 0x42);
+    g_assert_cmphex(w[1], ==, MYCFG_VERSION_1_0);
+
+    /* The write is split: VALUE takes its half, VERSION drops its own. */
+    qme_pci_bar_writeq(f->dev, 0, MYCFG_REG_VALUE, 0xffffffff12345678ULL);
+    g_assert_cmphex(rd(f, MYCFG_REG_VALUE), ==, 0x12345678);
+    g_assert_cmphex(rd(f, MYCFG_REG_VERSION), ==, MYCFG_VERSION_1_0);
+    g_assert_nonnull(strstr(qme_qtest_stderr(f->qt),
+                            "(VALUE..VERSION, value 0xffffffff12345678): "
+                            "write to read-only register"));
+
+    /* IRQ_STATUS (w1c) and IRQ_ENABLE (rw), both with hooks */
+    qme_pci_bar_writeq(f->dev, 0, MYCFG_REG_IRQ_STATUS,
+                       (uint64_t)MYCFG_IRQ_ENABLE_DOORBELL_MASK << 32);
+    wr(f, MYCFG_REG_DOORBELL, 1);
+    g_assert_cmphex(qme_pci_bar_readq(f->dev, 0, MYCFG_REG_IRQ_STATUS), ==,
+                    ((uint64_t)MYCFG_IRQ_ENABLE_DOORBELL_MASK << 32) |
+                    MYCFG_IRQ_STATUS_DOORBELL_MASK);
+    g_assert_cmpuint(qme_qtest_xp_words(f->qt, bar0 + MYCFG_REG_IRQ_STATUS,
+                                        2, w), ==, 2);
+    g_assert_cmphex(w[0], ==, MYCFG_IRQ_STATUS_DOORBELL_MASK);
+    g_assert_cmphex(w[1], ==, MYCFG_IRQ_ENABLE_DOORBELL_MASK);
+    /* one write acknowledges the cause and masks it */
+    qme_pci_bar_writeq(f->dev, 0, MYCFG_REG_IRQ_STATUS,
+                       MYCFG_IRQ_STATUS_DOORBELL_MASK);
+    g_assert_cmphex(qme_pci_bar_readq(f->dev, 0, MYCFG_REG_IRQ_STATUS), ==,
+                    0);
+
+    g_assert_null(strstr(qme_qtest_stderr(f->qt), "bad access size"));
+
+    /* DMA_STATUS and the hole after it: refused as a whole, reads 0 */
+    g_assert_cmphex(qme_pci_bar_readq(f->dev, 0, MYCFG_REG_DMA_STATUS), ==,
+                    0);
+    g_assert_nonnull(strstr(qme_qtest_stderr(f->qt),
+                            "(DMA_STATUS..unmapped, value 0x0): "
+                            "bad access size"));
+}
+
 static void test_default_reg(Fixture *f, gconstpointer data)
 {
     g_autofree char *v = NULL;
@@ -898,6 +955,7 @@ int main(int argc, char **argv)
     ADD("bar2-size-property", test_bar2_size_prop,
         DEV_ARGS ",bar2-size=1M");
     ADD("registers", test_registers, REG_ARGS);
+    ADD("wide-access", test_wide_access, REG_ARGS " -d guest_errors");
     ADD("reg-default", test_default_reg, DEV_ARGS);
     ADD("qom-value", test_qom_value, REG_ARGS);
     ADD("pcie-endpoint", test_pcie,

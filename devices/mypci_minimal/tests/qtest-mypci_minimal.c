@@ -38,9 +38,10 @@ typedef struct Fixture {
     QmePciDev *dev;
 } Fixture;
 
+/* @data: more QEMU arguments, or NULL */
 static void setup(Fixture *f, gconstpointer data)
 {
-    f->qt = qme_qtest_start(DEVICE_ARGS);
+    f->qt = qme_qtest_start(DEVICE_ARGS "%s", data ? (const char *)data : "");
     f->dev = f->qt ? qme_pci_find(f->qt, MYPCI_VENDOR_ID, MYPCI_DEVICE_ID, 0)
                    : NULL;
 }
@@ -204,6 +205,43 @@ static void test_unmapped(Fixture *f, gconstpointer data)
     g_assert_cmphex(qme_pci_bar_readl(d, 0, MYPCI_REG_VALUE), ==, 0xcafef00d);
 }
 
+/*
+ * An 8-byte access at the register covers it and the unmapped bytes after
+ * it: refused as a whole, with the defined result (reads 0, the write is
+ * dropped, a guest error names the span), whether a guest readq() or the
+ * monitor's "xp /2wx" (one 8-byte access) does it.
+ */
+static void test_wide_access(Fixture *f, gconstpointer data)
+{
+    QmePciDev *d = f->dev;
+    const uint64_t r = MYPCI_REG_VALUE;
+    uint32_t w[2] = { 0xdead, 0xdead };
+
+    if (!ready(f, true)) {
+        return;
+    }
+    qme_pci_bar_writel(d, 0, r, 0x11223344);
+    g_assert_cmphex(qme_pci_bar_readq(d, 0, r), ==, 0);
+    g_assert_nonnull(strstr(qme_qtest_stderr(f->qt),
+                            "mypci_minimal: read of 8 byte(s) at 0x0 "
+                            "(VALUE..unmapped, value 0x0): bad access size"));
+    qme_pci_bar_writeq(d, 0, r, 0x5555555566666666ULL);
+    g_assert_nonnull(strstr(qme_qtest_stderr(f->qt),
+                            "mypci_minimal: write of 8 byte(s) at 0x0 "
+                            "(VALUE..unmapped, value 0x5555555566666666): "
+                            "bad access size"));
+    g_assert_cmphex(qme_pci_bar_readl(d, 0, r), ==, 0x11223344);
+
+    g_assert_cmpuint(qme_qtest_xp_words(f->qt, qme_pci_bar_cpu_addr(d, 0),
+                                        2, w), ==, 2);
+    g_assert_cmphex(w[0], ==, 0);
+    g_assert_cmphex(w[1], ==, 0);
+    /* One word is a 4-byte access: the register. */
+    g_assert_cmpuint(qme_qtest_xp_words(f->qt, qme_pci_bar_cpu_addr(d, 0),
+                                        1, w), ==, 1);
+    g_assert_cmphex(w[0], ==, 0x11223344);
+}
+
 static void test_decode_disable(Fixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
@@ -307,16 +345,19 @@ int main(int argc, char **argv)
                     test_header_matches_spec);
     g_test_add_func("/mypci_minimal/listed", test_listed);
     g_test_add_func("/mypci_minimal/bad-property", test_bad_property);
-#define ADD(path, fn) \
-    g_test_add("/mypci_minimal/" path, Fixture, NULL, setup, fn, teardown)
+#define ADD_ARGS(path, fn, args) \
+    g_test_add("/mypci_minimal/" path, Fixture, args, setup, fn, teardown)
+#define ADD(path, fn) ADD_ARGS(path, fn, NULL)
     ADD("pci/ids", test_ids);
     ADD("pci/bar-sizing", test_bar_sizing);
     ADD("mmio/register", test_register);
     ADD("mmio/unmapped", test_unmapped);
+    ADD_ARGS("mmio/wide-access", test_wide_access, " -d guest_errors");
     ADD("mmio/decode-disable", test_decode_disable);
     ADD("system-reset", test_system_reset);
     ADD("migration", test_migration);
 #undef ADD
+#undef ADD_ARGS
 
     return g_test_run();
 }

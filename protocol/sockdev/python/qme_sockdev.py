@@ -356,23 +356,40 @@ class RegisterDevice(Device):
         r = self.by_name[name]
         self.values[name] = value & r['all'] & ~r['reserved']
 
-    def _find(self, addr, size):
+    def _parts(self, addr, size):
+        """The (register, bit shift, bytes) parts of an access, or None if
+        it is refused.  As regtable.c: inside one register, or wider than
+        the register at addr and then composed of the whole registers it
+        covers, if they tile it with no hole and all accept accesses of
+        another size (partial)."""
         if not size_ok(size) or addr % size:
-            return None, 0
-        for r in self.regs:
+            return None
+        for i, r in enumerate(self.regs):
             if r['offset'] <= addr < r['offset'] + r['size']:
-                if addr + size > r['offset'] + r['size'] or \
-                        (size != r['size'] and not r['partial']):
-                    return None, 0
-                return r, 8 * (addr - r['offset'])
-        return None, 0
+                break
+        else:
+            return None
+        end = addr + size
+        if end <= r['offset'] + r['size']:
+            if size != r['size'] and not r['partial']:
+                return None
+            return [(r, 8 * (addr - r['offset']), size)]
+        parts, pos = [], addr
+        for r in self.regs[i:]:
+            if pos == end:
+                break
+            if r['offset'] != pos or pos + r['size'] > end or \
+                    not r['partial']:
+                return None
+            parts.append((r, 0, r['size']))
+            pos += r['size']
+        return parts if pos == end else None
 
     def _hook(self, r, kind):
         return getattr(self, r[kind]) if r.get(kind) else None
 
-    def read(self, addr, size):
-        r, shift = self._find(addr, size)
-        if r is None or r['access'] == 'wo':
+    def _read_reg(self, r, shift, size):
+        if r['access'] == 'wo':
             return None
         lanes = ((1 << 8 * size) - 1) << shift
         v = self.values[r['name']] & ~r['reserved']
@@ -383,9 +400,8 @@ class RegisterDevice(Device):
             v = self._hook(r, 'read')(r, v)
         return (v & lanes) >> shift
 
-    def write(self, addr, size, value):
-        r, shift = self._find(addr, size)
-        if r is None or r['access'] in ('ro', 'rc'):
+    def _write_reg(self, r, shift, size, value):
+        if r['access'] in ('ro', 'rc'):
             return
         lanes = ((1 << 8 * size) - 1) << shift
         w = (value & ((1 << 8 * size) - 1)) << shift
@@ -403,6 +419,26 @@ class RegisterDevice(Device):
         self.values[r['name']] = new
         if self._hook(r, 'post_write'):
             self._hook(r, 'post_write')(r, old, new)
+
+    def read(self, addr, size):
+        # A composed read with a write-only part is an error, like the C
+        # server's (every register is still read, in offset order).
+        parts = self._parts(addr, size)
+        if parts is None:
+            return None
+        value, refused = 0, False
+        for r, shift, n in parts:
+            v = self._read_reg(r, shift, n)
+            if v is None:
+                refused = True
+            else:
+                value |= v << (8 * (r['offset'] - addr) + shift)
+        return None if refused else value
+
+    def write(self, addr, size, value):
+        for r, shift, n in self._parts(addr, size) or []:
+            self._write_reg(r, shift, n,
+                            value >> (8 * (r['offset'] - addr) + shift))
 
     def reset(self):
         for r in self.regs:

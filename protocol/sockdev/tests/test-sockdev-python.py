@@ -192,6 +192,19 @@ r.reset()
 ok(len(state) == 40 and r.get('CTRL') == 0x12 and r.restore(state) and
    r.get('CTRL') == 0xff and not r.restore(state[:-1]),
    'save/reset/restore; a state of the wrong length is refused')
+r.reset()
+r.set('CTRL', 0x34)
+ok(r.read(0, 8) == 0x0000000500000034 and r.read(0, 2) == 0x34,
+   'composed read: CTRL and ISR by one 8-byte read, little-endian')
+r.write(0, 8, 0x00000004000000a5)
+ok(r.get('CTRL') == 0xa5 and r.get('ISR') == 0x1,
+   'composed write: each register by its own rule (rw, w1c)')
+ok(r.read(8, 8) is None and r.get('EVT') == 0x0102 and
+   r.read(0x10, 4) is None,
+   'composed access over a partial=false register or a hole: refused, '
+   'nothing read-cleared')
+r.write(0x10, 2, 7)
+ok(r.read(0x10, 2) is None and r.posted[-1] == 7, 'wo still a plain access')
 
 
 # The server on real sockets, a raw client on the other end.

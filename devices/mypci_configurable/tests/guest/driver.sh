@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # mypci_configurable through the mypci driver: the reg property, the
 # interrupt (doorbell, counted by the handler and in /proc/interrupts),
-# DMA both ways between RAM and BAR2, and BAR2's contents read back
-# independently through /dev/mem (needs iomem=relaxed).
+# DMA both ways between RAM and BAR2, BAR2's contents read back
+# independently through /dev/mem (needs iomem=relaxed), and one 64-bit
+# /dev/mem read of two adjacent 32-bit registers in BAR0.
 #   qme.reg=X       the reg= property QEMU was started with (default 0x42)
 #   qme.irq=MODE    msi (default) or intx (QEMU started with msi=off)
 . /qme/lib/tap.sh
@@ -30,6 +31,18 @@ check "engine attributes present" test -e "$dev/doorbell" || done_testing
 
 is_num "VALUE reads the reg=$expect_reg property" "$expect_reg" "$(cat "$dev/value")"
 is "interrupt came up as $expect_irq" "$expect_irq" "$(cat "$dev/irq_mode")"
+
+# One 64-bit load of VALUE and the VERSION register after it: the device
+# composes it from both registers, little-endian (VERSION in bits 63:32).
+bar0=$(head -n1 "$dev/resource" | cut -d' ' -f1)
+value_off=$(reg_define $hdr MYCFG_REG_VALUE)
+version_off=$(reg_define $hdr MYCFG_REG_VERSION)
+version=$(reg_define $hdr MYCFG_VERSION_1_0)
+check "VERSION is the register after VALUE" \
+	test $((version_off)) -eq $((value_off + 4))
+is_num "devmem 64-bit read of VALUE and VERSION gives both" \
+	$(((version << 32) | expect_reg)) \
+	"$(devmem $((bar0 + value_off)) 64 2>&1)"
 
 irqs() {
 	awk '/ mypci$/ { n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i; print n }' \
