@@ -19,17 +19,10 @@ meson compile -C "$build"
 rc=0
 meson test -C "$build" --print-errorlogs "$@" || rc=$?
 # One closing line any CI reads: "N passed, N failed".
-python3 - "$build/meson-logs/testlog.json" <<'PY'
-import json, sys
-ok = bad = skip = 0
-for line in open(sys.argv[1]):
-    r = json.loads(line)['result']
-    if r in ('OK', 'EXPECTEDFAIL'):
-        ok += 1
-    elif r == 'SKIP':
-        skip += 1
-    else:
-        bad += 1
-print(f'{ok} passed, {bad} failed' + (f', {skip} skipped' if skip else ''))
-PY
+python3 "$top/ci/testlog-summary.py" "$build/meson-logs/testlog.json"
+# A full run (no tests named) also runs the sanitizer lane, which closes
+# with its own "sanitize: N passed, N failed" line.
+if [ $# -eq 0 ]; then
+    "$top/ci/test-sanitize.sh" || rc=1
+fi
 exit $rc
