@@ -19,6 +19,8 @@ meson compile -C "$build"
 # What the tests may not change on this machine is recorded before them
 # and compared after them (ci/host-hygiene): a difference fails the run.
 # Processes they start carry the token, so one left running is found.
+SANITIZE_BUILDDIR=${SANITIZE_BUILDDIR:-$top/build-sanitize}
+export SANITIZE_BUILDDIR
 hygiene_state="$build/host-hygiene"
 rm -rf "$hygiene_state"
 QME_HYGIENE_TOKEN="$(basename "$build")-$$-$(date +%s)"
@@ -26,31 +28,24 @@ export QME_HYGIENE_TOKEN
 # The repository's own .git may change under a developer who commits while
 # the tests run.
 hygiene() {
-    "$top/ci/host-hygiene" "$1" "$hygiene_state" --allow "$build" --allow "$top/.git"
+    "$top/ci/host-hygiene" "$1" "$hygiene_state" --allow "$build" \
+        --allow "$SANITIZE_BUILDDIR" --allow "$top/.git"
 }
 hygiene begin
 rc=0
 meson test -C "$build" --print-errorlogs "$@" || rc=$?
-hygiene_failed=0
-hygiene end || hygiene_failed=1
-# One closing line any CI reads: "N passed, N failed".
-# The host-hygiene check counts as one more test.
-python3 - "$build/meson-logs/testlog.json" "$hygiene_failed" <<'PY'
-import json, sys
-ok = bad = skip = 0
-if sys.argv[2] == '1':
-    bad += 1
-else:
-    ok += 1
-for line in open(sys.argv[1]):
-    r = json.loads(line)['result']
-    if r in ('OK', 'EXPECTEDFAIL'):
-        ok += 1
-    elif r == 'SKIP':
-        skip += 1
-    else:
-        bad += 1
-print(f'{ok} passed, {bad} failed' + (f', {skip} skipped' if skip else ''))
-PY
-[ "$hygiene_failed" -eq 0 ] || rc=1
+logs="$build/meson-logs/testlog.json"
+# A full run (no tests named) also runs the sanitizer lane, which prints
+# its own "sanitize: N passed, N failed" line.
+if [ $# -eq 0 ]; then
+    "$top/ci/test-sanitize.sh" || rc=1
+    logs="$logs $SANITIZE_BUILDDIR/meson-logs/testlog.json"
+fi
+hygiene_rc=0
+hygiene end || hygiene_rc=1
+[ "$hygiene_rc" -eq 0 ] || rc=1
+# One closing line any CI reads: "N passed, N failed", over both lanes and
+# the host-hygiene check.
+# shellcheck disable=SC2086 # $logs is a list of files
+python3 "$top/ci/testlog-summary.py" --check "host-hygiene=$hygiene_rc" $logs
 exit $rc

@@ -38,7 +38,14 @@ KERNEL_BAD = re.compile(
     r"(Internal error:|Unable to handle kernel|Kernel panic|\bBUG:|"
     r"\bWARNING:|Call trace:|kernel BUG at|Oops|"
     r"insmod: can't insert|modprobe: can't load|Unknown symbol|"
-    r"disagrees about version of symbol|Required key not available)"
+    r"disagrees about version of symbol|Required key not available|"
+    # A sanitizer build's QEMU (modules instrumented) shares the console.
+    r"ERROR: AddressSanitizer|: runtime error: )"
+)
+# ...which also warns once at start that QEMU's coroutines confuse ASan.
+SANITIZER_NOTE = re.compile(
+    r"^==\d+==WARNING: ASan (doesn't fully support makecontext/swapcontext|"
+    r"is ignoring requested __asan_handle_no_return)"
 )
 # Strip a printk timestamp so "[    1.23] BUG: ..." matches too.
 PRINTK_RE = re.compile(r"^\[\s*\d+\.\d+\]\s*")
@@ -53,8 +60,11 @@ def child_env():
     env = dict(os.environ)
     loader = env.get("QME_LOADER", "")
     if loader:
-        if not os.path.isfile(loader):
-            out("Bail out! QME_LOADER=%s does not exist (run meson compile)" % loader)
+        # A preload list: sanitizer builds put their runtimes first.
+        missing = [p for p in loader.split(":") if not os.path.isfile(p)]
+        if missing:
+            out("Bail out! QME_LOADER: %s does not exist (run meson compile)"
+                % missing[0])
             sys.exit(1)
         pre = env.get("LD_PRELOAD", "")
         env["LD_PRELOAD"] = loader + (" " + pre if pre else "")
@@ -152,7 +162,8 @@ def linux_mode(args, extra):
 
     def on_line(line):
         text = PRINTK_RE.sub("", line.strip())
-        if KERNEL_BAD.search(text) and not TAP_RE.match(text) and not text.startswith("#"):
+        if KERNEL_BAD.search(text) and not TAP_RE.match(text) and \
+                not text.startswith("#") and not SANITIZER_NOTE.match(text):
             st["bad"].append(line)
         # Markers may follow stray bytes (terminal resets) on the same line.
         if "QME-TEST-BEGIN" in text:

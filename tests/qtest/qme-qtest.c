@@ -295,6 +295,13 @@ static bool qme_reap(QmeQTest *qt)
     return false;
 }
 
+void qme_qtest_set_timeout(QmeQTest *qt, int timeout_ms)
+{
+    if (qt && timeout_ms > 0) {
+        qt->timeout_ms = timeout_ms;
+    }
+}
+
 bool qme_qtest_wait_exit(QmeQTest *qt, int timeout_ms, int *status)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;

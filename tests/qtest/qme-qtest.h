@@ -86,6 +86,12 @@ void qme_qtest_kill(QmeQTest *qt, int sig);
  */
 bool qme_qtest_wait_exit(QmeQTest *qt, int timeout_ms, int *status);
 
+/*
+ * Change the bound of every later wait on @qt (QME_QTEST_TIMEOUT at start),
+ * e.g. to time one command out quickly after an unhurried start.
+ */
+void qme_qtest_set_timeout(QmeQTest *qt, int timeout_ms);
+
 /* QEMU's stderr (and stdout) so far; owned by @qt, valid until next call. */
 const char *qme_qtest_stderr(QmeQTest *qt);
 
