@@ -135,18 +135,27 @@ static void sockdev_schedule_reconnect(MmioSockdevState *s)
               qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + s->reconnect_ms);
 }
 
-static void sockdev_disconnect(MmioSockdevState *s, const char *why)
+/* The only place that closes the socket; nothing else holds it open. */
+static void sockdev_close(MmioSockdevState *s)
 {
     if (s->fd < 0) {
         return;
     }
-    trace_mmio_sockdev_disconnected(s->socket, why);
     qemu_set_fd_handler(s->fd, NULL, NULL, NULL);
     close(s->fd);
     s->fd = -1;
     s->rx_len = 0;
     s->tx_len = 0;
     s->caps = 0;
+}
+
+static void sockdev_disconnect(MmioSockdevState *s, const char *why)
+{
+    if (s->fd < 0) {
+        return;
+    }
+    trace_mmio_sockdev_disconnected(s->socket, why);
+    sockdev_close(s);
     /* A reconnection that fails its handshake is the same outage. */
     if (!s->outage_logged) {
         s->outages++;
@@ -561,7 +570,10 @@ static int sockdev_open(MmioSockdevState *s, Error **errp)
     return fd;
 }
 
-/* Connect and, for v1, shake hands.  Returns false with @errp set. */
+/*
+ * Connect and, for v1, shake hands.  Returns false with @errp set and no
+ * socket left open: callers have nothing to close.
+ */
 static bool sockdev_connect(MmioSockdevState *s, Error **errp)
 {
     QmeSdMsg hello = { .type = QME_SD_HELLO, .magic = QME_SD_MAGIC,
@@ -583,7 +595,7 @@ static bool sockdev_connect(MmioSockdevState *s, Error **errp)
         if (!sockdev_call(s, &hello, QME_SD_HELLO_REPLY, &reply)) {
             error_setg(errp, "%s: no handshake reply (is it a v1 server? "
                        "protocol=seed selects the seed protocol)", s->socket);
-            return false;
+            goto fail;
         }
         if (reply.magic != QME_SD_MAGIC || reply.version != QME_SD_VERSION ||
             (reply.caps & ~hello.caps) || reply.window != s->size) {
@@ -592,9 +604,7 @@ static bool sockdev_connect(MmioSockdevState *s, Error **errp)
                        "window 0x%x (size), caps within 0x%x", s->socket,
                        reply.version, reply.window, reply.caps,
                        QME_SD_VERSION, s->size, hello.caps);
-            close(s->fd);
-            s->fd = -1;
-            return false;
+            goto fail;
         }
         s->caps = reply.caps;
     }
@@ -613,8 +623,16 @@ static bool sockdev_connect(MmioSockdevState *s, Error **errp)
                         TYPE_MMIO_SOCKDEV, s->socket);
         }
         trace_mmio_sockdev_state("restore", s->state_len, reply.status);
+        if (s->fd < 0) {
+            error_setg(errp, "%s: lost while restoring the state", s->socket);
+            return false;
+        }
     }
-    return s->fd >= 0;
+    return true;
+
+fail:
+    sockdev_close(s);   /* a failed sockdev_call() has closed it already */
+    return false;
 }
 
 static void sockdev_reconnect(void *opaque)
@@ -630,10 +648,6 @@ static void sockdev_reconnect(void *opaque)
                     s->socket);
     } else {
         error_free(err);
-        if (s->fd >= 0) {
-            close(s->fd);
-            s->fd = -1;
-        }
         sockdev_schedule_reconnect(s);
     }
 }
@@ -776,12 +790,75 @@ static void sockdev_reset_handler(void *opaque)
     device_cold_reset(DEVICE(opaque));
 }
 
-static void sockdev_realize(DeviceState *dev, Error **errp)
+/*
+ * The first connection, as on-absent says.  Returns false with @errp set
+ * (and no socket open) if realize must fail.
+ */
+static bool sockdev_start(MmioSockdevState *s, Error **errp)
 {
-    MmioSockdevState *s = MMIO_SOCKDEV(dev);
-    DeviceState *gic = find_gic();
-    uint64_t span;
     Error *err = NULL;
+
+    if (sockdev_connect(s, &err)) {
+        return true;
+    }
+    if (s->absent == ABSENT_WAIT) {
+        int64_t end = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + s->wait_ms;
+
+        warn_report("%s: waiting up to %u ms for the device server at %s",
+                    TYPE_MMIO_SOCKDEV, s->wait_ms, s->socket);
+        while (qemu_clock_get_ms(QEMU_CLOCK_REALTIME) < end) {
+            error_free(err);
+            err = NULL;
+            g_usleep(100 * 1000);
+            if (sockdev_connect(s, &err)) {
+                return true;
+            }
+        }
+    }
+    if (s->absent != ABSENT_RUN) {
+        error_propagate_prepend(errp, err, "%s: no device server (start it "
+                                "first, or set on-absent=wait or run): ",
+                                TYPE_MMIO_SOCKDEV);
+        return false;
+    }
+    warn_report_err(err);
+    s->outage_logged = true;
+    sockdev_schedule_reconnect(s);
+    return true;
+}
+
+/*
+ * Undo realize, whatever step it reached (each resource says whether it
+ * is there): a failed realize must leave no mapping, socket, fd handler,
+ * timer or bottom half behind, all of which would outlive the device.
+ */
+static void sockdev_teardown(MmioSockdevState *s)
+{
+    sockdev_close(s);
+    if (memory_region_is_mapped(&s->bridge.mr)) {
+        memory_region_del_subregion(get_system_memory(), &s->bridge.mr);
+    }
+    if (memory_region_is_mapped(&s->window)) {
+        memory_region_del_subregion(get_system_memory(), &s->window);
+    }
+    /* No-ops on a region never initialized (it has no parent yet). */
+    object_unparent(OBJECT(&s->bridge.mr));
+    object_unparent(OBJECT(&s->window));
+    timer_free(s->reconnect);
+    s->reconnect = NULL;
+    if (s->flush_bh) {
+        qemu_bh_delete(s->flush_bh);
+        s->flush_bh = NULL;
+    }
+    g_free(s->state_buf);
+    s->state_buf = NULL;
+}
+
+/* Properties to their values; the window's place and the SPI are free. */
+static bool sockdev_check_properties(MmioSockdevState *s, DeviceState *gic,
+                                     Error **errp)
+{
+    uint64_t span;
 
     if (!strcmp(s->protocol, "v1")) {
         s->proto = PROTO_V1;
@@ -789,7 +866,7 @@ static void sockdev_realize(DeviceState *dev, Error **errp)
         s->proto = PROTO_SEED;
     } else {
         error_setg(errp, "protocol=%s: expected v1 or seed", s->protocol);
-        return;
+        return false;
     }
     if (!strcmp(s->on_absent, "fail")) {
         s->absent = ABSENT_FAIL;
@@ -800,18 +877,18 @@ static void sockdev_realize(DeviceState *dev, Error **errp)
     } else {
         error_setg(errp, "on-absent=%s: expected fail, wait or run",
                    s->on_absent);
-        return;
+        return false;
     }
     if (!g_str_has_prefix(s->socket, "unix:") &&
         !g_str_has_prefix(s->socket, "tcp:")) {
         error_setg(errp, "socket=%s: expected unix:PATH or tcp:HOST:PORT",
                    s->socket);
-        return;
+        return false;
     }
     if (s->size < 0x100 || s->size > 0x1000000 || !is_power_of_2(s->size)) {
         error_setg(errp, "size=0x%x: must be a power of two from 0x100 to "
                    "0x1000000", s->size);
-        return;
+        return false;
     }
     span = (uint64_t)s->size + SOCKDEV_BRIDGE_SIZE;
     if (s->addr & 0xfff || s->addr + span < s->addr ||
@@ -819,85 +896,61 @@ static void sockdev_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "addr=0x%" PRIx64 ": must be 4 KiB aligned with "
                    "0x%" PRIx64 " bytes free there (virt has room at "
                    "0x0a004000-0x0c000000)", s->addr, span);
-        return;
+        return false;
     }
     if (s->timeout_ms == 0 || s->timeout_ms > 60000) {
         error_setg(errp, "timeout-ms=%u: must be 1..60000", s->timeout_ms);
-        return;
+        return false;
     }
     if (s->reconnect_ms == 0) {
         error_setg(errp, "reconnect-ms must not be 0");
-        return;
+        return false;
     }
     if (!gic) {
         error_setg(errp, "%s needs a machine with an Arm GIC (-M virt)",
                    TYPE_MMIO_SOCKDEV);
-        return;
+        return false;
     }
     if ((uint64_t)s->spi + GIC_INTERNAL >=
         object_property_get_uint(OBJECT(gic), "num-irq", &error_abort)) {
         error_setg(errp, "irq=%u: the GIC has no such SPI", s->spi);
-        return;
+        return false;
     }
+    return true;
+}
 
-    s->fd = -1;
+static void sockdev_realize(DeviceState *dev, Error **errp)
+{
+    MmioSockdevState *s = MMIO_SOCKDEV(dev);
+    DeviceState *gic = find_gic();
+
+    if (!sockdev_check_properties(s, gic, errp) ||
+        !qme_mmio_regs_init(&s->bridge, OBJECT(s), TYPE_MMIO_SOCKDEV
+                            "-bridge", mmio_sockdev_regs, SOCKDEV_NUM_REGS,
+                            s->bridge_values, SOCKDEV_BRIDGE_SIZE, errp)) {
+        goto fail;
+    }
+    memory_region_init_io(&s->window, OBJECT(s), &sockdev_ops, s,
+                          TYPE_MMIO_SOCKDEV, s->size);
     s->state_buf = g_malloc0(QME_SD_MAX_DATA);
     s->reconnect = timer_new_ms(QEMU_CLOCK_REALTIME, sockdev_reconnect, s);
     s->flush_bh = qemu_bh_new(sockdev_flush_bh, s);
-
-    if (!sockdev_connect(s, &err)) {
-        if (s->fd >= 0) {
-            close(s->fd);
-            s->fd = -1;
-        }
-        if (s->absent == ABSENT_WAIT) {
-            int64_t end = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + s->wait_ms;
-
-            warn_report("%s: waiting up to %u ms for the device server at "
-                        "%s", TYPE_MMIO_SOCKDEV, s->wait_ms, s->socket);
-            while (s->fd < 0 &&
-                   qemu_clock_get_ms(QEMU_CLOCK_REALTIME) < end) {
-                error_free(err);
-                err = NULL;
-                g_usleep(100 * 1000);
-                if (!sockdev_connect(s, &err) && s->fd >= 0) {
-                    close(s->fd);
-                    s->fd = -1;
-                }
-            }
-        }
-        if (s->fd < 0 && s->absent != ABSENT_RUN) {
-            error_propagate_prepend(errp, err, "%s: no device server (start "
-                                    "it first, or set on-absent=wait or "
-                                    "run): ", TYPE_MMIO_SOCKDEV);
-            timer_free(s->reconnect);
-            qemu_bh_delete(s->flush_bh);
-            g_free(s->state_buf);
-            return;
-        }
-        if (s->fd < 0) {
-            warn_report_err(err);
-            s->outage_logged = true;
-            sockdev_schedule_reconnect(s);
-        } else {
-            error_free(err);
-        }
+    if (!sockdev_start(s, errp)) {
+        goto fail;
     }
 
-    memory_region_init_io(&s->window, OBJECT(s), &sockdev_ops, s,
-                          TYPE_MMIO_SOCKDEV, s->size);
+    /* Nothing below fails: the device appears only once it works. */
     memory_region_add_subregion(get_system_memory(), s->addr, &s->window);
-    if (!qme_mmio_regs_init(&s->bridge, OBJECT(s), TYPE_MMIO_SOCKDEV
-                            "-bridge", mmio_sockdev_regs, SOCKDEV_NUM_REGS,
-                            s->bridge_values, SOCKDEV_BRIDGE_SIZE, errp)) {
-        return;
-    }
     memory_region_add_subregion(get_system_memory(), s->addr + s->size,
                                 &s->bridge.mr);
     s->irq = qdev_get_gpio_in(gic, s->spi);
     sockdev_add_fdt_node(s);
     /* Bus-less: nothing resets us with the machine unless we ask. */
     qemu_register_reset(sockdev_reset_handler, s);
+    return;
+
+fail:
+    sockdev_teardown(s);
 }
 
 /* Migration: the server's state travels in ours. */
