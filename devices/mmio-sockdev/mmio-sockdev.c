@@ -127,7 +127,7 @@ static uint64_t bridge_outages_read(QmeRegBlock *blk, const QmeReg *reg,
 
 /* Connection */
 
-static void sockdev_fd_read(void *opaque);
+static void sockdev_read_async(MmioSockdevState *s, int64_t deadline);
 
 static void sockdev_schedule_reconnect(MmioSockdevState *s)
 {
@@ -216,15 +216,20 @@ static bool sockdev_flush(MmioSockdevState *s, int64_t deadline)
 static void sockdev_flush_bh(void *opaque)
 {
     MmioSockdevState *s = opaque;
+    int64_t deadline = deadline_ms(s);
 
     /* Also the main loop's turn for messages that came behind a reply. */
-    if (sockdev_flush(s, deadline_ms(s)) && s->rx_len) {
-        sockdev_fd_read(s);
+    if (sockdev_flush(s, deadline) && s->rx_len) {
+        sockdev_read_async(s, deadline);
     }
 }
 
-/* Queue a message (posted writes batch up); flush before any request. */
-static bool sockdev_queue(MmioSockdevState *s, const QmeSdMsg *m)
+/*
+ * Queue a message (posted writes batch up); flush before any request.
+ * A full queue is sent at once, by @deadline.
+ */
+static bool sockdev_queue(MmioSockdevState *s, const QmeSdMsg *m,
+                          int64_t deadline)
 {
     size_t n;
 
@@ -237,7 +242,7 @@ static bool sockdev_queue(MmioSockdevState *s, const QmeSdMsg *m)
     }
     s->tx_len += n;
     if (s->tx_len >= SOCKDEV_TX_FLUSH) {
-        return sockdev_flush(s, deadline_ms(s));
+        return sockdev_flush(s, deadline);
     }
     return true;
 }
@@ -251,7 +256,7 @@ static void sockdev_post(MmioSockdevState *s, const QmeSdMsg *m)
 {
     bool was_empty = !s->tx_len;
 
-    if (sockdev_queue(s, m) && was_empty && s->tx_len) {
+    if (sockdev_queue(s, m, deadline_ms(s)) && was_empty && s->tx_len) {
         qemu_bh_schedule(s->flush_bh);
     }
 }
@@ -283,8 +288,14 @@ static void sockdev_consume(MmioSockdevState *s, size_t n)
     s->rx_len -= n;
 }
 
-/* Server-initiated DMA: only inside guest RAM, only if enabled. */
-static void sockdev_dma(MmioSockdevState *s, const QmeSdMsg *m)
+/*
+ * Server-initiated DMA: only inside guest RAM, only if enabled.  The
+ * reply is sent by the @deadline of whatever is handling the message: a
+ * server that asks for much and reads slowly must not hold the caller
+ * for a fresh timeout-ms per request.
+ */
+static void sockdev_dma(MmioSockdevState *s, const QmeSdMsg *m,
+                        int64_t deadline)
 {
     QmeSdMsg r = { .type = QME_SD_DMA_REPLY, .id = m->id,
                    .status = QME_SD_ST_OK };
@@ -318,15 +329,17 @@ static void sockdev_dma(MmioSockdevState *s, const QmeSdMsg *m)
     }
     trace_mmio_sockdev_dma(is_write ? "write" : "read", m->dma_addr,
                            m->dma_len, r.status);
-    sockdev_queue(s, &r);
-    sockdev_flush(s, deadline_ms(s));
+    if (sockdev_queue(s, &r, deadline)) {
+        sockdev_flush(s, deadline);
+    }
 }
 
 /*
  * Handle one server-initiated message.  Returns false if it was not one
  * (a reply nobody waits for) or is not allowed: the caller disconnects.
  */
-static bool sockdev_async(MmioSockdevState *s, const QmeSdMsg *m)
+static bool sockdev_async(MmioSockdevState *s, const QmeSdMsg *m,
+                          int64_t deadline)
 {
     switch (m->type) {
     case QME_SD_IRQ:
@@ -342,7 +355,7 @@ static bool sockdev_async(MmioSockdevState *s, const QmeSdMsg *m)
         if (!(s->caps & QME_SD_CAP_DMA)) {
             return false;
         }
-        sockdev_dma(s, m);
+        sockdev_dma(s, m, deadline);
         return true;
     default:
         return false;
@@ -356,7 +369,7 @@ static bool sockdev_async(MmioSockdevState *s, const QmeSdMsg *m)
  * protocol error (after disconnecting) or if no reply is there yet.
  */
 static bool sockdev_process(MmioSockdevState *s, uint8_t want, uint32_t id,
-                            QmeSdMsg *reply, bool *found)
+                            QmeSdMsg *reply, bool *found, int64_t deadline)
 {
     *found = false;
     while (s->fd >= 0 && s->rx_len) {
@@ -407,7 +420,7 @@ static bool sockdev_process(MmioSockdevState *s, uint8_t want, uint32_t id,
             *found = true;
             return true;
         }
-        if (!sockdev_async(s, &m)) {
+        if (!sockdev_async(s, &m, deadline)) {
             qemu_log_mask(LOG_GUEST_ERROR, "%s: unexpected %s (id %u) from "
                           "server\n", TYPE_MMIO_SOCKDEV,
                           qme_sd_type_str(m.type), m.id);
@@ -428,7 +441,8 @@ static bool sockdev_call(MmioSockdevState *s, const QmeSdMsg *req,
     int64_t deadline = deadline_ms(s);
     bool found;
 
-    if (s->fd < 0 || !sockdev_queue(s, req) || !sockdev_flush(s, deadline)) {
+    if (s->fd < 0 || !sockdev_queue(s, req, deadline) ||
+        !sockdev_flush(s, deadline)) {
         return false;
     }
     if (s->proto == PROTO_SEED) {
@@ -438,7 +452,7 @@ static bool sockdev_call(MmioSockdevState *s, const QmeSdMsg *req,
         struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
         int64_t left;
 
-        if (!sockdev_process(s, want, req->id, reply, &found)) {
+        if (!sockdev_process(s, want, req->id, reply, &found, deadline)) {
             return false;
         }
         if (found) {
@@ -463,16 +477,26 @@ static bool sockdev_call(MmioSockdevState *s, const QmeSdMsg *req,
     }
 }
 
-/* Main loop: the server speaks between accesses (IRQ, DMA) or hangs up. */
-static void sockdev_fd_read(void *opaque)
+/*
+ * Main loop: the server speaks between accesses (IRQ, DMA) or hangs up.
+ * Everything received is handled by one @deadline: a guest access
+ * waiting for the main loop waits at most that long.
+ */
+static void sockdev_read_async(MmioSockdevState *s, int64_t deadline)
 {
-    MmioSockdevState *s = opaque;
     QmeSdMsg unused = { 0 };
     bool found;
 
     if (s->fd >= 0 && sockdev_recv(s)) {
-        sockdev_process(s, 0, 0, &unused, &found);
+        sockdev_process(s, 0, 0, &unused, &found, deadline);
     }
+}
+
+static void sockdev_fd_read(void *opaque)
+{
+    MmioSockdevState *s = opaque;
+
+    sockdev_read_async(s, deadline_ms(s));
 }
 
 /*

@@ -15,6 +15,8 @@
 #    unsolicited, wrong-type and out-of-capability messages reset the
 #    connection (QEMU alive, next connection served); a reply split into
 #    single bytes and an ERROR status do not.
+#  - a server that floods DMA requests and reads the replies slowly holds
+#    no access (and not the main loop) longer than timeout-ms.
 #
 # Usage: test-sockdev-v1.py BUILDDIR   (env from meson's qme_test_env)
 #
@@ -25,6 +27,7 @@ import os
 import queue
 import struct
 import sys
+import threading
 import time
 
 from sockdev_testlib import (QTest as _QTest, RawServer, guard, hdr,
@@ -417,5 +420,62 @@ warns = [ln for ln in qout.splitlines() if ' lost (' in ln]
 ok(len(warns) == len(q.guest_errors(' lost (')),
    f'one warning per outage on stderr ({len(warns)})', qout)
 ok(rc == 0 and 'Segmentation' not in qout, 'QEMU quits cleanly', qout)
+fake.close()
+
+
+# 6. A server that asks for more DMA than it reads: 150 DMA reads of
+# 4 KiB at once, their replies drained about one per 80 ms for a second
+# (then at once, so that the next connection comes soon).  Each reply's
+# send waits less than timeout-ms (200 ms), but together they must not
+# hold a guest access (or the main loop) longer than one timeout-ms.
+class DmaFlood(RawServer):
+    def __init__(self, path):
+        self.go = threading.Event()
+        super().__init__(path)
+
+    def session(self, c):
+        m = recv_msg(c)
+        c.sendall(hello_reply(m[1], hello_window(m[2]), 2))    # DMA
+        c.settimeout(5)
+        while self.go.wait(10):
+            self.go.clear()
+            c.sendall(b''.join(hdr(0xa2, 16, i) +
+                               struct.pack('<QII', RAM + 0x100000, 4096, 0)
+                               for i in range(150)))
+            # Until QEMU hangs up or all 150 replies (4108 bytes) are in.
+            got, end = 0, time.time() + 1
+            while got < 150 * 4108:
+                b = c.recv(1024)
+                if not b:
+                    return
+                got += len(b)
+                if time.time() < end:
+                    time.sleep(0.02)
+
+
+flood = DmaFlood(os.path.join(TMP, 'flood.sock'))
+q = QTest(dev(os.path.join(TMP, 'flood.sock'), ',timeout-ms=200,dma=on'))
+q.s.settimeout(60)      # measure the old behaviour instead of giving up
+wait_for(q.connected)
+out = q.outages()
+flood.go.set()          # the flood arrives between accesses ...
+time.sleep(0.05)        # ... and the main loop is at it
+t0 = time.time()
+st = q.status()
+dt = time.time() - t0
+ok(dt < 0.6 and wait_for(lambda: q.outages() == out + 1) and q.alive(),
+   f'DMA flood drained slowly between accesses: the next access waited '
+   f'{dt * 1000:.0f} ms (timeout-ms 200), connection reset', hex(st))
+wait_for(q.connected, 5)
+out = q.outages()
+threading.Timer(0.05, flood.go.set).start()     # ... or during a read
+t0 = time.time()
+v = q.readl(W + 4)
+dt = time.time() - t0
+ok(dt < 0.6 and v == ONES and q.outages() == out + 1 and q.alive(),
+   f'DMA flood drained slowly during a read: all-ones after '
+   f'{dt * 1000:.0f} ms (timeout-ms 200), connection reset', hex(v))
+q.quit()
+flood.close()
 
 sys.exit(tap_done())
