@@ -127,12 +127,26 @@ static uint64_t bridge_outages_read(QmeRegBlock *blk, const QmeReg *reg,
 
 /* Connection */
 
-static void sockdev_fd_read(void *opaque);
+static void sockdev_read_async(MmioSockdevState *s, int64_t deadline);
 
 static void sockdev_schedule_reconnect(MmioSockdevState *s)
 {
     timer_mod(s->reconnect,
               qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + s->reconnect_ms);
+}
+
+/* The only place that closes the socket; nothing else holds it open. */
+static void sockdev_close(MmioSockdevState *s)
+{
+    if (s->fd < 0) {
+        return;
+    }
+    qemu_set_fd_handler(s->fd, NULL, NULL, NULL);
+    close(s->fd);
+    s->fd = -1;
+    s->rx_len = 0;
+    s->tx_len = 0;
+    s->caps = 0;
 }
 
 static void sockdev_disconnect(MmioSockdevState *s, const char *why)
@@ -141,12 +155,7 @@ static void sockdev_disconnect(MmioSockdevState *s, const char *why)
         return;
     }
     trace_mmio_sockdev_disconnected(s->socket, why);
-    qemu_set_fd_handler(s->fd, NULL, NULL, NULL);
-    close(s->fd);
-    s->fd = -1;
-    s->rx_len = 0;
-    s->tx_len = 0;
-    s->caps = 0;
+    sockdev_close(s);
     /* A reconnection that fails its handshake is the same outage. */
     if (!s->outage_logged) {
         s->outages++;
@@ -207,15 +216,20 @@ static bool sockdev_flush(MmioSockdevState *s, int64_t deadline)
 static void sockdev_flush_bh(void *opaque)
 {
     MmioSockdevState *s = opaque;
+    int64_t deadline = deadline_ms(s);
 
     /* Also the main loop's turn for messages that came behind a reply. */
-    if (sockdev_flush(s, deadline_ms(s)) && s->rx_len) {
-        sockdev_fd_read(s);
+    if (sockdev_flush(s, deadline) && s->rx_len) {
+        sockdev_read_async(s, deadline);
     }
 }
 
-/* Queue a message (posted writes batch up); flush before any request. */
-static bool sockdev_queue(MmioSockdevState *s, const QmeSdMsg *m)
+/*
+ * Queue a message (posted writes batch up); flush before any request.
+ * A full queue is sent at once, by @deadline.
+ */
+static bool sockdev_queue(MmioSockdevState *s, const QmeSdMsg *m,
+                          int64_t deadline)
 {
     size_t n;
 
@@ -228,7 +242,7 @@ static bool sockdev_queue(MmioSockdevState *s, const QmeSdMsg *m)
     }
     s->tx_len += n;
     if (s->tx_len >= SOCKDEV_TX_FLUSH) {
-        return sockdev_flush(s, deadline_ms(s));
+        return sockdev_flush(s, deadline);
     }
     return true;
 }
@@ -242,7 +256,7 @@ static void sockdev_post(MmioSockdevState *s, const QmeSdMsg *m)
 {
     bool was_empty = !s->tx_len;
 
-    if (sockdev_queue(s, m) && was_empty && s->tx_len) {
+    if (sockdev_queue(s, m, deadline_ms(s)) && was_empty && s->tx_len) {
         qemu_bh_schedule(s->flush_bh);
     }
 }
@@ -274,8 +288,14 @@ static void sockdev_consume(MmioSockdevState *s, size_t n)
     s->rx_len -= n;
 }
 
-/* Server-initiated DMA: only inside guest RAM, only if enabled. */
-static void sockdev_dma(MmioSockdevState *s, const QmeSdMsg *m)
+/*
+ * Server-initiated DMA: only inside guest RAM, only if enabled.  The
+ * reply is sent by the @deadline of whatever is handling the message: a
+ * server that asks for much and reads slowly must not hold the caller
+ * for a fresh timeout-ms per request.
+ */
+static void sockdev_dma(MmioSockdevState *s, const QmeSdMsg *m,
+                        int64_t deadline)
 {
     QmeSdMsg r = { .type = QME_SD_DMA_REPLY, .id = m->id,
                    .status = QME_SD_ST_OK };
@@ -309,15 +329,17 @@ static void sockdev_dma(MmioSockdevState *s, const QmeSdMsg *m)
     }
     trace_mmio_sockdev_dma(is_write ? "write" : "read", m->dma_addr,
                            m->dma_len, r.status);
-    sockdev_queue(s, &r);
-    sockdev_flush(s, deadline_ms(s));
+    if (sockdev_queue(s, &r, deadline)) {
+        sockdev_flush(s, deadline);
+    }
 }
 
 /*
  * Handle one server-initiated message.  Returns false if it was not one
  * (a reply nobody waits for) or is not allowed: the caller disconnects.
  */
-static bool sockdev_async(MmioSockdevState *s, const QmeSdMsg *m)
+static bool sockdev_async(MmioSockdevState *s, const QmeSdMsg *m,
+                          int64_t deadline)
 {
     switch (m->type) {
     case QME_SD_IRQ:
@@ -333,7 +355,7 @@ static bool sockdev_async(MmioSockdevState *s, const QmeSdMsg *m)
         if (!(s->caps & QME_SD_CAP_DMA)) {
             return false;
         }
-        sockdev_dma(s, m);
+        sockdev_dma(s, m, deadline);
         return true;
     default:
         return false;
@@ -347,7 +369,7 @@ static bool sockdev_async(MmioSockdevState *s, const QmeSdMsg *m)
  * protocol error (after disconnecting) or if no reply is there yet.
  */
 static bool sockdev_process(MmioSockdevState *s, uint8_t want, uint32_t id,
-                            QmeSdMsg *reply, bool *found)
+                            QmeSdMsg *reply, bool *found, int64_t deadline)
 {
     *found = false;
     while (s->fd >= 0 && s->rx_len) {
@@ -398,7 +420,7 @@ static bool sockdev_process(MmioSockdevState *s, uint8_t want, uint32_t id,
             *found = true;
             return true;
         }
-        if (!sockdev_async(s, &m)) {
+        if (!sockdev_async(s, &m, deadline)) {
             qemu_log_mask(LOG_GUEST_ERROR, "%s: unexpected %s (id %u) from "
                           "server\n", TYPE_MMIO_SOCKDEV,
                           qme_sd_type_str(m.type), m.id);
@@ -419,7 +441,8 @@ static bool sockdev_call(MmioSockdevState *s, const QmeSdMsg *req,
     int64_t deadline = deadline_ms(s);
     bool found;
 
-    if (s->fd < 0 || !sockdev_queue(s, req) || !sockdev_flush(s, deadline)) {
+    if (s->fd < 0 || !sockdev_queue(s, req, deadline) ||
+        !sockdev_flush(s, deadline)) {
         return false;
     }
     if (s->proto == PROTO_SEED) {
@@ -429,7 +452,7 @@ static bool sockdev_call(MmioSockdevState *s, const QmeSdMsg *req,
         struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
         int64_t left;
 
-        if (!sockdev_process(s, want, req->id, reply, &found)) {
+        if (!sockdev_process(s, want, req->id, reply, &found, deadline)) {
             return false;
         }
         if (found) {
@@ -454,16 +477,26 @@ static bool sockdev_call(MmioSockdevState *s, const QmeSdMsg *req,
     }
 }
 
-/* Main loop: the server speaks between accesses (IRQ, DMA) or hangs up. */
-static void sockdev_fd_read(void *opaque)
+/*
+ * Main loop: the server speaks between accesses (IRQ, DMA) or hangs up.
+ * Everything received is handled by one @deadline: a guest access
+ * waiting for the main loop waits at most that long.
+ */
+static void sockdev_read_async(MmioSockdevState *s, int64_t deadline)
 {
-    MmioSockdevState *s = opaque;
     QmeSdMsg unused = { 0 };
     bool found;
 
     if (s->fd >= 0 && sockdev_recv(s)) {
-        sockdev_process(s, 0, 0, &unused, &found);
+        sockdev_process(s, 0, 0, &unused, &found, deadline);
     }
+}
+
+static void sockdev_fd_read(void *opaque)
+{
+    MmioSockdevState *s = opaque;
+
+    sockdev_read_async(s, deadline_ms(s));
 }
 
 /*
@@ -561,7 +594,10 @@ static int sockdev_open(MmioSockdevState *s, Error **errp)
     return fd;
 }
 
-/* Connect and, for v1, shake hands.  Returns false with @errp set. */
+/*
+ * Connect and, for v1, shake hands.  Returns false with @errp set and no
+ * socket left open: callers have nothing to close.
+ */
 static bool sockdev_connect(MmioSockdevState *s, Error **errp)
 {
     QmeSdMsg hello = { .type = QME_SD_HELLO, .magic = QME_SD_MAGIC,
@@ -583,7 +619,7 @@ static bool sockdev_connect(MmioSockdevState *s, Error **errp)
         if (!sockdev_call(s, &hello, QME_SD_HELLO_REPLY, &reply)) {
             error_setg(errp, "%s: no handshake reply (is it a v1 server? "
                        "protocol=seed selects the seed protocol)", s->socket);
-            return false;
+            goto fail;
         }
         if (reply.magic != QME_SD_MAGIC || reply.version != QME_SD_VERSION ||
             (reply.caps & ~hello.caps) || reply.window != s->size) {
@@ -592,9 +628,7 @@ static bool sockdev_connect(MmioSockdevState *s, Error **errp)
                        "window 0x%x (size), caps within 0x%x", s->socket,
                        reply.version, reply.window, reply.caps,
                        QME_SD_VERSION, s->size, hello.caps);
-            close(s->fd);
-            s->fd = -1;
-            return false;
+            goto fail;
         }
         s->caps = reply.caps;
     }
@@ -613,8 +647,16 @@ static bool sockdev_connect(MmioSockdevState *s, Error **errp)
                         TYPE_MMIO_SOCKDEV, s->socket);
         }
         trace_mmio_sockdev_state("restore", s->state_len, reply.status);
+        if (s->fd < 0) {
+            error_setg(errp, "%s: lost while restoring the state", s->socket);
+            return false;
+        }
     }
-    return s->fd >= 0;
+    return true;
+
+fail:
+    sockdev_close(s);   /* a failed sockdev_call() has closed it already */
+    return false;
 }
 
 static void sockdev_reconnect(void *opaque)
@@ -630,10 +672,6 @@ static void sockdev_reconnect(void *opaque)
                     s->socket);
     } else {
         error_free(err);
-        if (s->fd >= 0) {
-            close(s->fd);
-            s->fd = -1;
-        }
         sockdev_schedule_reconnect(s);
     }
 }
@@ -776,12 +814,75 @@ static void sockdev_reset_handler(void *opaque)
     device_cold_reset(DEVICE(opaque));
 }
 
-static void sockdev_realize(DeviceState *dev, Error **errp)
+/*
+ * The first connection, as on-absent says.  Returns false with @errp set
+ * (and no socket open) if realize must fail.
+ */
+static bool sockdev_start(MmioSockdevState *s, Error **errp)
 {
-    MmioSockdevState *s = MMIO_SOCKDEV(dev);
-    DeviceState *gic = find_gic();
-    uint64_t span;
     Error *err = NULL;
+
+    if (sockdev_connect(s, &err)) {
+        return true;
+    }
+    if (s->absent == ABSENT_WAIT) {
+        int64_t end = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + s->wait_ms;
+
+        warn_report("%s: waiting up to %u ms for the device server at %s",
+                    TYPE_MMIO_SOCKDEV, s->wait_ms, s->socket);
+        while (qemu_clock_get_ms(QEMU_CLOCK_REALTIME) < end) {
+            error_free(err);
+            err = NULL;
+            g_usleep(100 * 1000);
+            if (sockdev_connect(s, &err)) {
+                return true;
+            }
+        }
+    }
+    if (s->absent != ABSENT_RUN) {
+        error_propagate_prepend(errp, err, "%s: no device server (start it "
+                                "first, or set on-absent=wait or run): ",
+                                TYPE_MMIO_SOCKDEV);
+        return false;
+    }
+    warn_report_err(err);
+    s->outage_logged = true;
+    sockdev_schedule_reconnect(s);
+    return true;
+}
+
+/*
+ * Undo realize, whatever step it reached (each resource says whether it
+ * is there): a failed realize must leave no mapping, socket, fd handler,
+ * timer or bottom half behind, all of which would outlive the device.
+ */
+static void sockdev_teardown(MmioSockdevState *s)
+{
+    sockdev_close(s);
+    if (memory_region_is_mapped(&s->bridge.mr)) {
+        memory_region_del_subregion(get_system_memory(), &s->bridge.mr);
+    }
+    if (memory_region_is_mapped(&s->window)) {
+        memory_region_del_subregion(get_system_memory(), &s->window);
+    }
+    /* No-ops on a region never initialized (it has no parent yet). */
+    object_unparent(OBJECT(&s->bridge.mr));
+    object_unparent(OBJECT(&s->window));
+    timer_free(s->reconnect);
+    s->reconnect = NULL;
+    if (s->flush_bh) {
+        qemu_bh_delete(s->flush_bh);
+        s->flush_bh = NULL;
+    }
+    g_free(s->state_buf);
+    s->state_buf = NULL;
+}
+
+/* Properties to their values; the window's place and the SPI are free. */
+static bool sockdev_check_properties(MmioSockdevState *s, DeviceState *gic,
+                                     Error **errp)
+{
+    uint64_t span;
 
     if (!strcmp(s->protocol, "v1")) {
         s->proto = PROTO_V1;
@@ -789,7 +890,7 @@ static void sockdev_realize(DeviceState *dev, Error **errp)
         s->proto = PROTO_SEED;
     } else {
         error_setg(errp, "protocol=%s: expected v1 or seed", s->protocol);
-        return;
+        return false;
     }
     if (!strcmp(s->on_absent, "fail")) {
         s->absent = ABSENT_FAIL;
@@ -800,18 +901,18 @@ static void sockdev_realize(DeviceState *dev, Error **errp)
     } else {
         error_setg(errp, "on-absent=%s: expected fail, wait or run",
                    s->on_absent);
-        return;
+        return false;
     }
     if (!g_str_has_prefix(s->socket, "unix:") &&
         !g_str_has_prefix(s->socket, "tcp:")) {
         error_setg(errp, "socket=%s: expected unix:PATH or tcp:HOST:PORT",
                    s->socket);
-        return;
+        return false;
     }
     if (s->size < 0x100 || s->size > 0x1000000 || !is_power_of_2(s->size)) {
         error_setg(errp, "size=0x%x: must be a power of two from 0x100 to "
                    "0x1000000", s->size);
-        return;
+        return false;
     }
     span = (uint64_t)s->size + SOCKDEV_BRIDGE_SIZE;
     if (s->addr & 0xfff || s->addr + span < s->addr ||
@@ -819,85 +920,61 @@ static void sockdev_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "addr=0x%" PRIx64 ": must be 4 KiB aligned with "
                    "0x%" PRIx64 " bytes free there (virt has room at "
                    "0x0a004000-0x0c000000)", s->addr, span);
-        return;
+        return false;
     }
     if (s->timeout_ms == 0 || s->timeout_ms > 60000) {
         error_setg(errp, "timeout-ms=%u: must be 1..60000", s->timeout_ms);
-        return;
+        return false;
     }
     if (s->reconnect_ms == 0) {
         error_setg(errp, "reconnect-ms must not be 0");
-        return;
+        return false;
     }
     if (!gic) {
         error_setg(errp, "%s needs a machine with an Arm GIC (-M virt)",
                    TYPE_MMIO_SOCKDEV);
-        return;
+        return false;
     }
     if ((uint64_t)s->spi + GIC_INTERNAL >=
         object_property_get_uint(OBJECT(gic), "num-irq", &error_abort)) {
         error_setg(errp, "irq=%u: the GIC has no such SPI", s->spi);
-        return;
+        return false;
     }
+    return true;
+}
 
-    s->fd = -1;
+static void sockdev_realize(DeviceState *dev, Error **errp)
+{
+    MmioSockdevState *s = MMIO_SOCKDEV(dev);
+    DeviceState *gic = find_gic();
+
+    if (!sockdev_check_properties(s, gic, errp) ||
+        !qme_mmio_regs_init(&s->bridge, OBJECT(s), TYPE_MMIO_SOCKDEV
+                            "-bridge", mmio_sockdev_regs, SOCKDEV_NUM_REGS,
+                            s->bridge_values, SOCKDEV_BRIDGE_SIZE, errp)) {
+        goto fail;
+    }
+    memory_region_init_io(&s->window, OBJECT(s), &sockdev_ops, s,
+                          TYPE_MMIO_SOCKDEV, s->size);
     s->state_buf = g_malloc0(QME_SD_MAX_DATA);
     s->reconnect = timer_new_ms(QEMU_CLOCK_REALTIME, sockdev_reconnect, s);
     s->flush_bh = qemu_bh_new(sockdev_flush_bh, s);
-
-    if (!sockdev_connect(s, &err)) {
-        if (s->fd >= 0) {
-            close(s->fd);
-            s->fd = -1;
-        }
-        if (s->absent == ABSENT_WAIT) {
-            int64_t end = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + s->wait_ms;
-
-            warn_report("%s: waiting up to %u ms for the device server at "
-                        "%s", TYPE_MMIO_SOCKDEV, s->wait_ms, s->socket);
-            while (s->fd < 0 &&
-                   qemu_clock_get_ms(QEMU_CLOCK_REALTIME) < end) {
-                error_free(err);
-                err = NULL;
-                g_usleep(100 * 1000);
-                if (!sockdev_connect(s, &err) && s->fd >= 0) {
-                    close(s->fd);
-                    s->fd = -1;
-                }
-            }
-        }
-        if (s->fd < 0 && s->absent != ABSENT_RUN) {
-            error_propagate_prepend(errp, err, "%s: no device server (start "
-                                    "it first, or set on-absent=wait or "
-                                    "run): ", TYPE_MMIO_SOCKDEV);
-            timer_free(s->reconnect);
-            qemu_bh_delete(s->flush_bh);
-            g_free(s->state_buf);
-            return;
-        }
-        if (s->fd < 0) {
-            warn_report_err(err);
-            s->outage_logged = true;
-            sockdev_schedule_reconnect(s);
-        } else {
-            error_free(err);
-        }
+    if (!sockdev_start(s, errp)) {
+        goto fail;
     }
 
-    memory_region_init_io(&s->window, OBJECT(s), &sockdev_ops, s,
-                          TYPE_MMIO_SOCKDEV, s->size);
+    /* Nothing below fails: the device appears only once it works. */
     memory_region_add_subregion(get_system_memory(), s->addr, &s->window);
-    if (!qme_mmio_regs_init(&s->bridge, OBJECT(s), TYPE_MMIO_SOCKDEV
-                            "-bridge", mmio_sockdev_regs, SOCKDEV_NUM_REGS,
-                            s->bridge_values, SOCKDEV_BRIDGE_SIZE, errp)) {
-        return;
-    }
     memory_region_add_subregion(get_system_memory(), s->addr + s->size,
                                 &s->bridge.mr);
     s->irq = qdev_get_gpio_in(gic, s->spi);
     sockdev_add_fdt_node(s);
     /* Bus-less: nothing resets us with the machine unless we ask. */
     qemu_register_reset(sockdev_reset_handler, s);
+    return;
+
+fail:
+    sockdev_teardown(s);
 }
 
 /* Migration: the server's state travels in ours. */

@@ -16,7 +16,6 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -27,7 +26,8 @@ B = sys.argv[1]
 D = os.path.join(B, 'devices', 'mmio-sockdev')
 SERVER = os.path.join(D, 'sockdev-uart-server')
 FW = os.path.join(D, 'firmware', 'sockdev-hello.elf')
-TMP = tempfile.mkdtemp(prefix='sockdev-e2e-')
+# Bounded; the temporary folder goes at exit.
+TMP = lib.guard('sockdev-e2e-', 170)
 W = 0x0b000000          # the window at its default address
 BR = W + 0x1000         # the bridge block
 

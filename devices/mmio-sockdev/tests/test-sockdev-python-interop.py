@@ -18,7 +18,6 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 B, PYDIR = sys.argv[1], os.path.abspath(sys.argv[2])
@@ -33,7 +32,8 @@ D = os.path.join(B, 'devices', 'mmio-sockdev')
 C_SERVER = [os.path.join(D, 'sockdev-uart-server')]
 PY_SERVER = [sys.executable, '-B', os.path.join(PYDIR, 'uart_server.py')]
 FW = os.path.join(D, 'firmware', 'sockdev-hello.elf')
-TMP = tempfile.mkdtemp(prefix='sockdev-py-interop-')
+# Bounded; the temporary folder goes at exit.
+TMP = lib.guard('sockdev-py-interop-', 55)
 W = 0x0b000000          # the device's default window
 BRIDGE = W + 0x1000
 

@@ -15,34 +15,31 @@
 #    unsolicited, wrong-type and out-of-capability messages reset the
 #    connection (QEMU alive, next connection served); a reply split into
 #    single bytes and an ERROR status do not.
+#  - a server that floods DMA requests and reads the replies slowly holds
+#    no access (and not the main loop) longer than timeout-ms.
 #
 # Usage: test-sockdev-v1.py BUILDDIR   (env from meson's qme_test_env)
 #
 # Copyright (c) 2026 qemu-modules-extra developers
 # SPDX-License-Identifier: GPL-2.0-or-later
 
-import atexit
-import ctypes
 import os
 import queue
-import shutil
-import signal
-import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-from sockdev_testlib import Qmp, ok, tap_done
+from sockdev_testlib import (QTest as _QTest, RawServer, guard, hdr,
+                             hello_reply, hello_window, kill, ok, read_reply,
+                             recv_msg, start_listening, tap_done, wait_for)
 
 B = sys.argv[1]
 SERVER = os.path.join(B, 'devices', 'mmio-sockdev', 'tests',
                       'sockdev-test-server')
-QEMU = os.environ.get('QME_QEMU', '/usr/bin/qemu-system-aarch64')
-ENV = dict(os.environ, LD_PRELOAD=os.environ.get('QME_LOADER', ''))
-TMP = tempfile.mkdtemp(prefix='sockdev-v1-')
+# Nothing may hang: the whole script is bounded, and whatever it started
+# goes with it, also when a step fails with an exception.
+TMP = guard('sockdev-v1-', 100)
 
 W = 0x0b000000                  # window (sockdev-test.regs.toml offsets)
 BR = W + 0x1000                 # bridge block (mmio-sockdev.regs.toml)
@@ -55,123 +52,16 @@ ID, SCRATCH_RESET = 0x31544453, 0x5a5a0000
 ST_OK, ST_DENIED, REFUSED, BUSY = 0, 2, 0xffffffff, 0xb0b0b0b0
 ONES = 0xffffffff
 
-# Nothing may hang: the whole script is bounded, and whatever it started
-# goes with it, also when a step fails with an exception.
-PROCS = []
-
-
-def on_alarm(sig, frame):
-    raise TimeoutError('test-sockdev-v1.py took more than 100 s')
-
-
-def die_with_parent():
-    # Even a SIGKILL of this script (meson's timeout) ends its children.
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # SET_PDEATHSIG
-
-
-def cleanup():
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-    shutil.rmtree(TMP, ignore_errors=True)
-
-
-signal.signal(signal.SIGALRM, on_alarm)
-signal.alarm(100)
-atexit.register(cleanup)
-
-
-def wait_for(cond, timeout=3.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.02)
-    return cond()
-
-
-# Device servers
 
 def start_server(path):
-    p = subprocess.Popen([SERVER, '--unix', path], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True,
-                         preexec_fn=die_with_parent)
-    PROCS.append(p)
-    p.stdout.readline()         # "listening on ...": ready
-    return p
+    return start_listening([SERVER], '--unix', path)
 
 
-def kill(p):
-    if p.poll() is None:
-        p.kill()
-    p.wait()
-
-
-# QEMU under qtest
-
-class QTest:
-    """QEMU with -accel qtest, a qtest client and a QMP client."""
-
-    count = 0
+class QTest(_QTest):
+    """With the bridge block's registers."""
 
     def __init__(self, dev, extra=()):
-        QTest.count += 1
-        base = os.path.join(TMP, f'q{QTest.count}')
-        self.log = base + '.log'
-        lsock = socket.socket(socket.AF_UNIX)
-        lsock.bind(base + '.qt')
-        lsock.listen(1)
-        lsock.settimeout(15)
-        self.p = subprocess.Popen(
-            [QEMU, '-M', 'virt', '-m', '128', '-accel', 'qtest',
-             '-display', 'none', '-nodefaults', '-nic', 'none',
-             '-qtest', f'unix:{base}.qt', '-qtest-log', 'none',
-             '-qmp', f'unix:{base}.qmp,server=on,wait=off',
-             '-d', 'guest_errors', '-D', self.log, '-device', dev, *extra],
-            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, preexec_fn=die_with_parent)
-        PROCS.append(self.p)
-        self.s, _ = lsock.accept()
-        lsock.close()
-        self.s.settimeout(15)
-        # Read-only: a text file that also writes drops what it has read
-        # ahead (an IRQ line behind a reply) on every write.
-        self.f = self.s.makefile('r')
-        self.qmp = Qmp(base + '.qmp')
-        self.irqs = []
-
-    def cmd(self, line):
-        self.s.sendall(line.encode() + b'\n')
-        while True:
-            r = self.f.readline()
-            if not r:
-                raise EOFError(f'QEMU gone during "{line}"')
-            r = r.split()
-            if r[0] == 'IRQ':
-                self.irqs.append((r[1], int(r[2])))
-            elif r[0] == 'OK':
-                return r
-            else:
-                raise RuntimeError(f'"{line}": {" ".join(r)}')
-
-    def readl(self, a):
-        return int(self.cmd(f'readl {a:#x}')[1], 16)
-
-    def readq(self, a):
-        return int(self.cmd(f'readq {a:#x}')[1], 16)
-
-    def writel(self, a, v):
-        self.cmd(f'writel {a:#x} {v:#x}')
-
-    def writeq(self, a, v):
-        self.cmd(f'writeq {a:#x} {v:#x}')
-
-    def mem(self, a, n):
-        return bytes.fromhex(self.cmd(f'read {a:#x} {n}')[1][2:])
-
-    def setmem(self, a, data):
-        self.cmd(f'write {a:#x} {len(data)} 0x{data.hex()}')
+        super().__init__(TMP, dev, extra)
 
     def status(self):
         return self.readl(BR + 4)
@@ -182,34 +72,6 @@ class QTest:
     def connected(self):
         # Bridge reads are answered by QEMU: they never wait on the server.
         return self.status() & 1
-
-    def intercept_gic(self):
-        r = self.qmp.cmd('qom-list', path='/machine/unattached')
-        gic = [c['name'] for c in r['return'] if c['type'] == 'child<arm_gic>']
-        self.cmd(f'irq_intercept_in /machine/unattached/{gic[0]}')
-
-    def guest_errors(self, needle=''):
-        try:
-            with open(self.log) as f:
-                return [ln for ln in f if needle in ln]
-        except FileNotFoundError:
-            return []
-
-    def alive(self):
-        return (self.p.poll() is None and
-                self.qmp.cmd('query-status').get('return') is not None)
-
-    def quit(self):
-        try:
-            self.qmp.cmd('quit')
-        except OSError:
-            pass
-        try:
-            out = self.p.communicate(timeout=10)[0]
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            out = self.p.communicate()[0]
-        return self.p.returncode, out
 
 
 def dev(sock, extra=''):
@@ -434,15 +296,7 @@ kill(srv)
 
 
 # 5. A raw v1 server in Python that breaks the protocol on request.
-def hdr(t, length, i, flags=0):
-    return struct.pack('<BBHI', t, flags, length, i)
-
-
-def read_reply(i, value, status=0):
-    return hdr(0x82, 12, i) + struct.pack('<IQ', status, value)
-
-
-class FakeServer:
+class FakeServer(RawServer):
     """One client at a time: handshake (with bytes queued in push glued
     to its reply, or sent after a delay), then answer READs with
     0x600d0000 | addr unless a test queued an action for the next READ
@@ -453,49 +307,15 @@ class FakeServer:
         self.slam_until = 0             # until then: accept and hang up
         self.actions = queue.Queue()    # for the next READ
         self.push = queue.Queue()       # sent unasked on the next connection
-        self.l = socket.socket(socket.AF_UNIX)
-        self.l.bind(path)
-        self.l.listen(4)
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def recv_msg(self, c):
-        h = b''
-        while len(h) < 8:
-            b = c.recv(8 - len(h))
-            if not b:
-                return None
-            h += b
-        t, _, length, i = struct.unpack('<BBHI', h)
-        p = b''
-        while len(p) < length:
-            b = c.recv(length - len(p))
-            if not b:
-                return None
-            p += b
-        return t, i, p
-
-    def serve(self):
-        while True:
-            try:
-                c, _ = self.l.accept()
-            except OSError:
-                return
-            if time.time() < self.slam_until:
-                c.close()
-                continue
-            try:
-                self.session(c)
-            except OSError:
-                pass
-            c.close()
+        super().__init__(path)
 
     def session(self, c):
-        m = self.recv_msg(c)
+        if time.time() < self.slam_until:
+            return
+        m = recv_msg(c)
         if not m or m[0] != 0x01:
             return
-        window = struct.unpack_from('<IHHII', m[2])[3]
-        reply = hdr(0x81, 16, m[1]) + struct.pack('<IHHII', 0x56445351, 1,
-                                                   0, window, self.caps)
+        reply = hello_reply(m[1], hello_window(m[2]), self.caps)
         try:
             delay, extra = self.push.get_nowait()
         except queue.Empty:
@@ -507,7 +327,7 @@ class FakeServer:
         else:
             c.sendall(reply + extra)
         while True:
-            m = self.recv_msg(c)
+            m = recv_msg(c)
             if not m:
                 return
             t, i, p = m
@@ -576,7 +396,7 @@ ok(wait_for(q.connected) and q.readl(W + 0x20) == 0x600d0020,
    'after every reset: reconnected and served again')
 
 q.quit()
-fake.l.close()
+fake.close()
 
 # Messages nobody asked for, and messages behind a reply, are handled
 # by the main loop without waiting for the next access; split and ERROR
@@ -623,5 +443,62 @@ warns = [ln for ln in qout.splitlines() if ' lost (' in ln]
 ok(len(warns) == len(q.guest_errors(' lost (')),
    f'one warning per outage on stderr ({len(warns)})', qout)
 ok(rc == 0 and 'Segmentation' not in qout, 'QEMU quits cleanly', qout)
+fake.close()
+
+
+# 6. A server that asks for more DMA than it reads: 150 DMA reads of
+# 4 KiB at once, their replies drained about one per 80 ms for a second
+# (then at once, so that the next connection comes soon).  Each reply's
+# send waits less than timeout-ms (200 ms), but together they must not
+# hold a guest access (or the main loop) longer than one timeout-ms.
+class DmaFlood(RawServer):
+    def __init__(self, path):
+        self.go = threading.Event()
+        super().__init__(path)
+
+    def session(self, c):
+        m = recv_msg(c)
+        c.sendall(hello_reply(m[1], hello_window(m[2]), 2))    # DMA
+        c.settimeout(5)
+        while self.go.wait(10):
+            self.go.clear()
+            c.sendall(b''.join(hdr(0xa2, 16, i) +
+                               struct.pack('<QII', RAM + 0x100000, 4096, 0)
+                               for i in range(150)))
+            # Until QEMU hangs up or all 150 replies (4108 bytes) are in.
+            got, end = 0, time.time() + 1
+            while got < 150 * 4108:
+                b = c.recv(1024)
+                if not b:
+                    return
+                got += len(b)
+                if time.time() < end:
+                    time.sleep(0.02)
+
+
+flood = DmaFlood(os.path.join(TMP, 'flood.sock'))
+q = QTest(dev(os.path.join(TMP, 'flood.sock'), ',timeout-ms=200,dma=on'))
+q.s.settimeout(60)      # measure the old behaviour instead of giving up
+wait_for(q.connected)
+out = q.outages()
+flood.go.set()          # the flood arrives between accesses ...
+time.sleep(0.05)        # ... and the main loop is at it
+t0 = time.time()
+st = q.status()
+dt = time.time() - t0
+ok(dt < 0.6 and wait_for(lambda: q.outages() == out + 1) and q.alive(),
+   f'DMA flood drained slowly between accesses: the next access waited '
+   f'{dt * 1000:.0f} ms (timeout-ms 200), connection reset', hex(st))
+wait_for(q.connected, 5)
+out = q.outages()
+threading.Timer(0.05, flood.go.set).start()     # ... or during a read
+t0 = time.time()
+v = q.readl(W + 4)
+dt = time.time() - t0
+ok(dt < 0.6 and v == ONES and q.outages() == out + 1 and q.alive(),
+   f'DMA flood drained slowly during a read: all-ones after '
+   f'{dt * 1000:.0f} ms (timeout-ms 200), connection reset', hex(v))
+q.quit()
+flood.close()
 
 sys.exit(tap_done())
