@@ -27,7 +27,8 @@ check() { # DIR FILE
 }
 for f in devices/*/*.[ch] devices/*/tests/*.[ch] devices/*/bench/*.[ch] \
 	protocol/*.[ch] protocol/*/*.[ch] protocol/*/tests/*.[ch] \
-	include/qme/*.h loader/*.[ch] tests/qtest/*.[ch] tests/qtest-accel/*.[ch]; do
+	include/qme/*.h loader/*.[ch] tests/qtest/*.[ch] tests/qtest-accel/*.[ch] \
+	tests/storm/*.[ch]; do
 	[ -f "$f" ] || continue
 	grep -q '"qme-fw.h"' "$f" && continue
 	case $f in

@@ -32,6 +32,7 @@
 #include "hw/qdev-properties.h"
 #include "hw/core/qdev-prop-internal.h"
 #include "migration/vmstate.h"
+#include "qme/pci-config.h"
 #include "qme/qdev-props.h"
 #include "qme/regtable-qemu.h"
 #include "minimal_pcie_nic-regtable.h"
@@ -298,7 +299,7 @@ static const MemoryRegionOps mpn_bar1_ops = {
 static void mpn_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
                              int len)
 {
-    pci_default_write_config(pdev, addr, val, len);
+    qme_pci_default_write_config(pdev, addr, val, len);
     /* Enabling MSI/MSI-X or setting Interrupt Disable drops INTx. */
     mpn_update_intx(MINIMAL_PCIE_NIC(pdev));
 }

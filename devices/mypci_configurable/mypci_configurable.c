@@ -30,6 +30,7 @@
 #include "hw/pci/pcie.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
+#include "qme/pci-config.h"
 #include "qme/qdev-props.h"
 #include "qme/regtable-qemu.h"
 #include "mypci_configurable-regtable.h"
@@ -263,7 +264,7 @@ static void mycfg_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
         }
     }
 
-    pci_default_write_config(pdev, addr, val, len);
+    qme_pci_default_write_config(pdev, addr, val, len);
 
     if (ranges_overlap(addr, len, vcap_value, 4)) {
         qme_reg_set(&s->regs.blk, MYCFG_R_VALUE,

@@ -27,6 +27,8 @@
 #define CAP_ID_MSI  0x05
 #define CAP_ID_EXP  0x10
 #define CAP_ID_MSIX 0x11
+#define PCI_COMMAND_HI          0x05    /* high byte of the command register */
+#define PCI_COMMAND_INTX_OFF    0x400
 
 typedef struct Fixture {
     QmeQTest *qt;
@@ -368,6 +370,45 @@ static void test_intx(Fixture *f, gconstpointer data)
     reg_write(f, MPN_REG_DOORBELL, 0);
     g_assert_cmphex(msg(f, 0), ==, 0x100);
     g_assert_cmpuint(qme_qtest_irq_raise_count(f->qt, line), ==, 2);
+}
+
+/*
+ * INTx Disable (command register bit 10) set and cleared by byte writes to
+ * config offset 0x05: the line follows, and a system_reset with the line
+ * disabled while asserted keeps QEMU alive (it used to abort in
+ * pcibus_reset(): found by the device storm, tests/storm).
+ */
+static void test_intx_disable_byte(Fixture *f, gconstpointer data)
+{
+    QmePciDev *d = f->dev;
+    g_autofree char *gic = NULL;
+    int line = QME_VIRT_PCIE_SPI_BASE + SLOT % 4;
+
+    if (!d) {
+        return;
+    }
+    gic = qme_qtest_qom_find_type(f->qt, "/machine", "arm_gic");
+    g_assert_nonnull(gic);
+    if (!gic || !qme_qtest_irq_intercept_in(f->qt, gic)) {
+        return;
+    }
+    reg_write(f, MPN_REG_DOORBELL, 0);
+    g_assert_true(qme_qtest_irq_level(f->qt, line));
+    qme_pci_config_writeb(d, PCI_COMMAND_HI, PCI_COMMAND_INTX_OFF >> 8);
+    g_assert_false(qme_qtest_irq_level(f->qt, line));
+    qme_pci_config_writeb(d, PCI_COMMAND_HI, 0);
+    g_assert_true(qme_qtest_irq_level(f->qt, line));
+    qme_pci_config_writeb(d, PCI_COMMAND_HI, PCI_COMMAND_INTX_OFF >> 8);
+    g_assert_false(qme_qtest_irq_level(f->qt, line));
+
+    g_assert_true(qme_qtest_system_reset(f->qt));
+    g_assert_false(qme_qtest_irq_level(f->qt, line));
+    /* The bus counts the line right: it still goes up and down. */
+    g_assert_true(qme_pci_assign_bars(d));
+    reg_write(f, MPN_REG_DOORBELL, 0);
+    g_assert_true(qme_qtest_irq_level(f->qt, line));
+    reg_write(f, MPN_REG_INT_STATUS, MPN_INT_STATUS_DOORBELL_MASK);
+    g_assert_false(qme_qtest_irq_level(f->qt, line));
 }
 
 static void fill(Fixture *f, uint64_t addr, uint8_t *buf, size_t len,
@@ -749,6 +790,8 @@ int main(int argc, char **argv)
     ADD("/minimal-pcie-nic/msix/mask-pba", test_msix_mask_pba, NULL);
     ADD("/minimal-pcie-nic/msi/vectors", test_msi_vectors, ",stage=msi");
     ADD("/minimal-pcie-nic/intx", test_intx, NULL);
+    ADD("/minimal-pcie-nic/intx-disable-byte-write", test_intx_disable_byte,
+        ",stage=msi");
     ADD("/minimal-pcie-nic/dma/round-trip", test_dma, NULL);
     ADD("/minimal-pcie-nic/dma/errors", test_dma_errors, NULL);
     ADD("/minimal-pcie-nic/bad-access", test_bad_access, NULL);

@@ -25,6 +25,7 @@
 #define PCI_COMMAND_MEMORY      0x2
 #define PCI_COMMAND_MASTER      0x4
 #define PCI_COMMAND_INTX_OFF    0x400
+#define PCI_COMMAND_HI          0x05    /* high byte of the command register */
 #define PCI_STATUS              0x06
 #define PCI_STATUS_INTERRUPT    0x08
 #define PCI_STATUS_CAP_LIST     0x10
@@ -501,6 +502,44 @@ static void test_intx(Fixture *f, gconstpointer data)
     g_assert_false(qme_qtest_irq_level(qt, INTX_LINE));
 }
 
+/*
+ * INTx Disable (command register bit 10) set and cleared by byte writes to
+ * config offset 0x05: the line follows, and a system_reset with the line
+ * disabled while asserted keeps QEMU alive (it used to abort in
+ * pcibus_reset(): found by the device storm, tests/storm).
+ */
+static void test_intx_disable_byte(Fixture *f, gconstpointer data)
+{
+    QmeQTest *qt = f->qt;
+    QmePciDev *d = f->dev;
+    g_autofree char *gic = NULL;
+
+    if (!ready(f, true)) {
+        return;
+    }
+    gic = gic_path(f);
+    g_assert_true(gic && qme_qtest_irq_intercept_in(qt, gic));
+    wr(f, MYCFG_REG_IRQ_ENABLE, MYCFG_IRQ_STATUS_DOORBELL_MASK);
+    wr(f, MYCFG_REG_DOORBELL, 1);
+    g_assert_true(qme_qtest_irq_level(qt, INTX_LINE));
+    qme_pci_config_writeb(d, PCI_COMMAND_HI, PCI_COMMAND_INTX_OFF >> 8);
+    g_assert_false(qme_qtest_irq_level(qt, INTX_LINE));
+    qme_pci_config_writeb(d, PCI_COMMAND_HI, 0);
+    g_assert_true(qme_qtest_irq_level(qt, INTX_LINE));
+    qme_pci_config_writeb(d, PCI_COMMAND_HI, PCI_COMMAND_INTX_OFF >> 8);
+    g_assert_false(qme_qtest_irq_level(qt, INTX_LINE));
+
+    g_assert_true(qme_qtest_system_reset(qt));
+    g_assert_false(qme_qtest_irq_level(qt, INTX_LINE));
+    /* The bus counts the line right: it still goes up and down. */
+    g_assert_true(qme_pci_assign_bars(d));
+    wr(f, MYCFG_REG_IRQ_ENABLE, MYCFG_IRQ_STATUS_DOORBELL_MASK);
+    wr(f, MYCFG_REG_DOORBELL, 1);
+    g_assert_true(qme_qtest_irq_level(qt, INTX_LINE));
+    wr(f, MYCFG_REG_IRQ_STATUS, MYCFG_IRQ_STATUS_DOORBELL_MASK);
+    g_assert_false(qme_qtest_irq_level(qt, INTX_LINE));
+}
+
 static void test_msi(Fixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
@@ -963,6 +1002,7 @@ int main(int argc, char **argv)
         "-device mypci_configurable,bus=rp,id=c0,reg=0x42");
     ADD("conventional-on-root-bus", test_conventional, REG_ARGS);
     ADD("intx", test_intx, REG_ARGS);
+    ADD("intx-disable-byte-write", test_intx_disable_byte, REG_ARGS);
     ADD("msi", test_msi, REG_ARGS);
     ADD("msi-off", test_msi_off, REG_ARGS ",msi=off");
     ADD("vendor-capability", test_vendor_cap, REG_ARGS);
