@@ -127,7 +127,9 @@ static void stopwatch_rearm(StopwatchState *s)
     }
     timer_mod(s->update_timer, stopwatch_now() + s->period_ns);
     if (alarm && alarm > stopwatch_elapsed(s)) {
-        timer_mod(s->alarm_timer, s->base_ns + alarm);
+        /* An alarm past the end of QEMU's clock never fires. */
+        timer_mod(s->alarm_timer, alarm > INT64_MAX - s->base_ns ?
+                  INT64_MAX : s->base_ns + alarm);
     } else {
         timer_del(s->alarm_timer);
     }

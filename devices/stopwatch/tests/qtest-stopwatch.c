@@ -219,6 +219,24 @@ static char *find_gic(QmeQTest *qt)
     return gic;
 }
 
+/* ALARM is 64 bits: one beyond QEMU's clock range must not fire at once. */
+static void test_alarm_far(Fixture *f, gconstpointer data)
+{
+    QmeQTest *qt = f->qt;
+
+    if (!qt) {
+        return;
+    }
+    qme_qtest_writeq(qt, REG(ALARM), 0x8000000000000000ULL);
+    qme_qtest_writel(qt, REG(INT_ENABLE), STOPWATCH_INT_ENABLE_ALARM_MASK);
+    ctrl(qt, STOPWATCH_CTRL_START_MASK);
+    qme_qtest_clock_step(qt, 1000);
+    g_assert_cmphex(qme_qtest_readl(qt, REG(INT_STATUS)), ==, 0);
+    qme_qtest_writeq(qt, REG(ALARM), UINT64_MAX);
+    qme_qtest_clock_step(qt, 10 * MS);
+    g_assert_cmphex(qme_qtest_readl(qt, REG(INT_STATUS)), ==, 0);
+}
+
 static void test_alarm_irq(Fixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
@@ -411,6 +429,7 @@ int main(int argc, char **argv)
     ADD("/stopwatch/period-property", test_period_property,
         ",period-ns=100000");
     ADD("/stopwatch/alarm-irq", test_alarm_irq, NULL);
+    ADD("/stopwatch/alarm-far", test_alarm_far, NULL);
     ADD("/stopwatch/migration-running", test_migration, NULL);
     ADD("/stopwatch/migration-stopped", test_migration_stopped, NULL);
     g_test_add_func("/stopwatch/bad-properties", test_bad_properties);
