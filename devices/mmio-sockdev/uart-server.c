@@ -120,8 +120,13 @@ int main(int argc, char **argv)
     } else {
         snprintf(addr, sizeof(addr), "tcp:%s:%d", host, port);
     }
-    if (!srv || qme_sd_server_listen(srv, addr, err, sizeof(err)) < 0) {
+    if (!srv) {
+        fprintf(stderr, "sockdev-uart-server: out of memory\n");
+        return 1;
+    }
+    if (qme_sd_server_listen(srv, addr, err, sizeof(err)) < 0) {
         fprintf(stderr, "sockdev-uart-server: %s\n", err);
+        qme_sd_server_free(srv);
         return 1;
     }
     if (quiet) {

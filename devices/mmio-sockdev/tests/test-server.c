@@ -130,8 +130,13 @@ int main(int argc, char **argv)
     ops.connected = on_connected;
     ops.disconnected = on_disconnected;
     srv = qme_sd_server_new(&ops, &blk, TEST_WINDOW, QME_SD_CAP_ALL);
-    if (!srv || qme_sd_server_listen(srv, addr, err, sizeof(err)) < 0) {
+    if (!srv) {
+        fprintf(stderr, "sockdev-test-server: out of memory\n");
+        return 1;
+    }
+    if (qme_sd_server_listen(srv, addr, err, sizeof(err)) < 0) {
         fprintf(stderr, "sockdev-test-server: %s\n", err);
+        qme_sd_server_free(srv);
         return 1;
     }
     sigaction(SIGINT, &sa, NULL);
