@@ -124,3 +124,11 @@ cmdline_arg() {
 	done
 	echo "$2"
 }
+
+# uptime_ms: the guest's uptime in ms (/proc/uptime: 10 ms resolution).
+# Timing checks bracket what they measure with it, so a guest slowed down
+# by a busy host widens the bracket instead of failing the check.
+uptime_ms() {
+	read -r qme_up _ </proc/uptime
+	echo $((${qme_up%.*} * 1000 + 1${qme_up#*.} * 10 - 1000))
+}

@@ -31,10 +31,12 @@ sleep 1
 e2=$($sw elapsed)
 check "restart continues from the stopped value" \
 	test "$e2" -gt $((s1 + 500000000))
+t0=$(uptime_ms)
 $sw reset
 e3=$($sw elapsed)
-check "reset while running restarts near 0 (got $e3 ns)" \
-	test "$e3" -lt 500000000
+t1=$(uptime_ms)
+check "reset while running restarts from 0 (got $e3 ns in $((t1 - t0)) ms)" \
+	test $((e3 / 1000000)) -le $((t1 - t0 + 10))
 is "still running after reset" running "$($sw status)"
 $sw stop
 $sw reset
@@ -43,9 +45,11 @@ is "reset while stopped gives 0" 0 "$($sw elapsed)"
 check "bad command refused" sh -c \
 	"! echo bogus >/sys/module/stopwatch/parameters/stopwatch_status"
 
+# Armed before the start: on a slow guest the start could otherwise
+# already be 200 ms behind when the alarm is written.
 n0=$($sw alarm_count)
-$sw start
 $sw alarm 200000000
+$sw start
 sleep 1
 is "alarm interrupt after 200 ms" $((n0 + 1)) "$($sw alarm_count)"
 $sw alarm 0
