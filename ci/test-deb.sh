@@ -1,15 +1,16 @@
 #!/bin/sh
-# Build the qemu-modules-extra Debian package and prove it in a clean
+# Build the qemu-modules-extra Debian packages and prove them in a clean
 # Debian 12 root that has nothing of this source tree: only Debian's
-# qemu-system-arm and the .deb.
+# qemu-system-arm (and libvirt, for the system-wide mode) and the .debs.
 #
 #   ci/test-deb.sh [--no-build] [--root-only]
 #     --no-build   reuse the .deb of the previous run in the work folder
 #     --root-only  only prepare (and cache) the Debian root, then exit
 #
 #   QME_CACHE       download cache; the prepared root is cached as
-#                   deb/bookworm-minbase-qemu-system-arm_VERSION.tar.gz
-#                   (default /var/cache/qemu-modules-extra)
+#                   deb/bookworm-minbase-qemu-system-arm_VERSION+libvirt.tar.gz
+#                   (default /var/cache/qemu-modules-extra); making it needs
+#                   network (apt in the root), once
 #   QME_DEB_WORK    scratch folder (default /tmp/qme-deb)
 #   QME_DEB_DEVICE  the device the test instantiates, with its properties
 #                   (default "mypci_configurable,reg=0x42")
@@ -68,7 +69,11 @@ check() { # check DESCRIPTION COMMAND...
 qemu_pkg=qemu-system-arm
 qemu_ver=$(dpkg-query -W -f='${Version}' $qemu_pkg) ||
     die "$qemu_pkg is not installed: run ci/setup-host.sh"
-tarball=$cache/deb/bookworm-minbase-$qemu_pkg\_$(echo "$qemu_ver" | tr ':' '_').tar.gz
+# The root also has Debian's libvirt (and AppArmor's parser), for the
+# system-wide mode.  A root cached without them is extended and cached anew.
+root_extra="libvirt-daemon-system libvirt-clients apparmor"
+base_tarball=$cache/deb/bookworm-minbase-$qemu_pkg\_$(echo "$qemu_ver" | tr ':' '_').tar.gz
+tarball=${base_tarball%.tar.gz}+libvirt.tar.gz
 root=$work/root
 
 mkdir -p "$work"
@@ -110,7 +115,9 @@ if [ -z "$root_only" ] && [ -n "$build" ]; then
     echo "# lintian: $(since "$t") s"
 fi
 deb=$(ls "$work"/src/qemu-modules-extra_*.deb 2>/dev/null | head -1)
-[ -n "$root_only" ] || [ -n "$deb" ] || die "no .deb in $work/src: run without --no-build"
+sysdeb=$(ls "$work"/src/qemu-modules-extra-system_*.deb 2>/dev/null | head -1)
+[ -n "$root_only" ] || { [ -n "$deb" ] && [ -n "$sysdeb" ]; } ||
+    die "no .deb in $work/src: run without --no-build"
 
 # ---- 2. a clean Debian 12 root with Debian's QEMU ---------------------------
 t=$(now)
@@ -121,23 +128,32 @@ if [ -f "$tarball" ]; then
     echo "# root from cache $tarball: $(since "$t") s"
 else
     mkdir -p "$(dirname "$tarball")"
-    debootstrap --variant=minbase bookworm "$root" "$mirror" \
-        >"$work/debootstrap.log" 2>&1 ||
-        { tail -20 "$work/debootstrap.log"; die "debootstrap failed"; }
-    # The same suites as the host, so the exact QEMU version is there.
-    rm -f "$root/etc/apt/sources.list"
-    grep -l '^Types: deb$' /etc/apt/sources.list.d/*.sources |
-        xargs -r cp -t "$root/etc/apt/sources.list.d/"
+    if [ -f "$base_tarball" ]; then
+        tar -xzf "$base_tarball" -C "$root"
+    else
+        debootstrap --variant=minbase bookworm "$root" "$mirror" \
+            >"$work/debootstrap.log" 2>&1 ||
+            { tail -20 "$work/debootstrap.log"; die "debootstrap failed"; }
+        # The same suites as the host, so the exact QEMU version is there.
+        rm -f "$root/etc/apt/sources.list"
+        grep -l '^Types: deb$' /etc/apt/sources.list.d/*.sources |
+            xargs -r cp -t "$root/etc/apt/sources.list.d/"
+    fi
     mount -t proc proc "$root/proc"
+    # No service of the root may start during the installation.
+    printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+    chmod 755 "$root/usr/sbin/policy-rc.d"
     chroot "$root" sh -c "apt-get update -q &&
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-            --no-install-recommends $qemu_pkg=$qemu_ver &&
+            --no-install-recommends $qemu_pkg=$qemu_ver $root_extra &&
         apt-get clean && rm -rf /var/lib/apt/lists/*" \
         >"$work/root-apt.log" 2>&1 ||
-        { tail -20 "$work/root-apt.log"; die "installing $qemu_pkg=$qemu_ver in the root failed"; }
+        { umount "$root/proc"; tail -20 "$work/root-apt.log"
+          die "installing $qemu_pkg=$qemu_ver $root_extra in the root failed (needs network once)"; }
     umount "$root/proc"
+    rm -f "$root/usr/sbin/policy-rc.d"
     tar -czf "$tarball.tmp" -C "$root" . && mv "$tarball.tmp" "$tarball"
-    echo "# root prepared (debootstrap + $qemu_pkg $qemu_ver): $(since "$t") s, cached as $tarball"
+    echo "# root prepared ($qemu_pkg $qemu_ver, $root_extra): $(since "$t") s, cached as $tarball"
 fi
 [ -z "$root_only" ] || exit 0
 mount -t proc proc "$root/proc"
@@ -154,7 +170,9 @@ check "the package pins $qemu_pkg (= $qemu_ver)" \
     sh -c "dpkg-deb -f '$deb' Depends | grep -qF '$qemu_pkg (= $qemu_ver)'"
 check "nothing of the build tree is referenced by the installed files" \
     sh -c "! grep -rlF '$work/src' '$root/usr/lib/x86_64-linux-gnu/qemu-modules-extra' '$root/usr/bin/qemu-extra'"
-for cmd in $(dpkg-deb -c "$deb" | awk '$1 ~ /^-/ && $6 ~ /^\.\/usr\/bin\// {print $6}'); do
+# The system-wide package's command keeps Debian's name and manual page.
+for cmd in $(for d in "$deb" "$sysdeb"; do dpkg-deb -c "$d"; done |
+             awk '$1 ~ /^-/ && $6 ~ /^\.\/usr\/bin\// {print $6}'); do
     c=$(basename "$cmd")
     check "command $c has a man page" \
         sh -c "ls '$root'/usr/share/man/man*/'$c'.[1-8].gz >/dev/null 2>&1"
@@ -167,36 +185,42 @@ info qtree
 ${qom:+qom-get /machine/peripheral/dut ${qom%%=*}
 }quit
 "
+# The command that starts QEMU: the launcher, later the plain binary.
+qemu_cmd="qemu-extra qemu-system-aarch64"
 run_qemu() { # run_qemu LOG [extra qemu args]: HMP session on stdin
     log=$1; shift
-    printf '%s' "$mon_in" | in_root timeout 30 qemu-extra qemu-system-aarch64 \
+    printf '%s' "$mon_in" | in_root timeout 30 $qemu_cmd \
         -M virt -cpu max -m 128 -nic none -S -display none -monitor stdio \
         "$@" >"$log" 2>&1
+}
+device_checks() { # device_checks LOG: the device "dut" at 00:02.0, its value
+    log=$1 f0=$failed
+    # The properties `info qtree` lists for the device "dut".
+    awk '/dev: .*id "dut"/ {on = 1; next} on && /dev: / {exit} on' \
+        "$log" >"$log.qtree"
+    check "$qemu_cmd -device $device: 'info pci' lists the device at 00:02.0" \
+        sh -c "grep -A3 'Bus  0, device   2, function 0' '$log' | grep -q 'PCI device'"
+    ids=$(sed -n 's/.*0000004010010000: \(0x[0-9a-f]*\).*/\1/p' "$log" | tr -d '\r')
+    # The same IDs through the other path: a config-space read (ECAM MMIO).
+    pci_ids=$(grep -A1 'Bus  0, device   2, function 0' "$log" |
+        sed -n 's/.*PCI device \([0-9a-f]*\):\([0-9a-f]*\).*/0x\2\1/p')
+    check "$qemu_cmd: ECAM config read of 00:02.0 returns the IDs info pci shows ($ids = $pci_ids)" \
+        sh -c "[ -n '$ids' ] && [ '$ids' = '$pci_ids' ]"
+    check "$qemu_cmd: info qtree shows '$expect' for $dev_name" \
+        sh -c "grep -q 'dev: $dev_name, id \"dut\"' '$log' && grep -qF '$expect' '$log.qtree'"
+    if [ -n "$qom" ]; then
+        got=$(tr -d '\r' <"$log" | awk '/qom-get/ {getline; print; exit}')
+        check "$qemu_cmd: qom-get reads the live register back: ${qom%%=*} = $got (want ${qom#*=})" \
+            [ "$got" = "${qom#*=}" ]
+    fi
+    if [ "$failed" -gt "$f0" ]; then
+        tr -d '\r' <"$log" | grep -v 'info \|^(qemu) x' | sed 's/^/# qemu: /' | head -40
+    fi
 }
 t=$(now)
 run_qemu "$work/qemu.log" -device "$device,addr=02.0,id=dut" || true
 echo "# qemu-extra run: $(since "$t") s"
-# The properties `info qtree` lists for the device "dut".
-awk '/dev: .*id "dut"/ {on = 1; next} on && /dev: / {exit} on' \
-    "$work/qemu.log" >"$work/dut.qtree"
-check "qemu-extra -device $device: 'info pci' lists the device at 00:02.0" \
-    sh -c "grep -A3 'Bus  0, device   2, function 0' '$work/qemu.log' | grep -q 'PCI device'"
-ids=$(sed -n 's/.*0000004010010000: \(0x[0-9a-f]*\).*/\1/p' "$work/qemu.log" | tr -d '\r')
-# The same IDs through the other path: a config-space read (ECAM MMIO).
-pci_ids=$(grep -A1 'Bus  0, device   2, function 0' "$work/qemu.log" |
-    sed -n 's/.*PCI device \([0-9a-f]*\):\([0-9a-f]*\).*/0x\2\1/p')
-check "ECAM config read of 00:02.0 returns the IDs info pci shows ($ids = $pci_ids)" \
-    sh -c "[ -n '$ids' ] && [ '$ids' = '$pci_ids' ]"
-check "info qtree shows '$expect' for $dev_name" \
-    sh -c "grep -q 'dev: $dev_name, id \"dut\"' '$work/qemu.log' && grep -qF '$expect' '$work/dut.qtree'"
-if [ -n "$qom" ]; then
-    got=$(tr -d '\r' <"$work/qemu.log" | awk '/qom-get/ {getline; print; exit}')
-    check "qom-get reads the live register back: ${qom%%=*} = $got (want ${qom#*=})" \
-        [ "$got" = "${qom#*=}" ]
-fi
-if [ "$failed" -gt 0 ]; then
-    tr -d '\r' <"$work/qemu.log" | grep -v 'info \|^(qemu) x' | sed 's/^/# qemu: /' | head -40
-fi
+device_checks "$work/qemu.log"
 
 # ---- 4. bad input: a package built for another QEMU build -------------------
 rm -rf "$work/other"
@@ -230,21 +254,301 @@ for i in range(16, len(b)):
 open(p, 'wb').write(b)
 PY
 objcopy --update-section .note.gnu.build-id="$work/note" "$qbin" "$work/qemu.tmp"
-cp "$work/qemu.tmp" "$qbin"
-rm -f "$work/qemu.tmp"
+mv "$work/qemu.tmp" "$work/qemu-stale"
+cp "$work/qemu-stale" "$qbin"
 rc=0
 run_qemu "$work/stale.log" -device "$device,addr=02.0,id=dut" || rc=$?
 cp -p "$work/qemu-system-aarch64.orig" "$qbin"
 grep 'refusing' "$work/stale.log" | sed 's/^/# loader: /'
-check "a rebuilt QEMU: the loader refuses each module with one line" \
-    sh -c "grep -c '^qemu-modules-extra: refusing .*/modules/.*\\.so: built for QEMU .* (build-id [0-9a-f]*), but .* is build-id [0-9a-f]*' '$work/stale.log' |
-        grep -qx \"\$(ls '$root/usr/lib/x86_64-linux-gnu/qemu-modules-extra/modules' | grep -c '\\.so\$')\""
-check "a rebuilt QEMU: -device $dev_name fails with QEMU's error (exit $rc, no crash)" \
-    sh -c "[ $rc -eq 1 ] && grep -q \"'$dev_name' is not a valid device model name\" '$work/stale.log'"
+stale_checks() { # stale_checks LOG RC WHAT: a QEMU of another build-id
+    check "$3: the loader refuses each module with one line" \
+        sh -c "grep -c '^qemu-modules-extra: refusing .*/modules/.*\\.so: built for QEMU .* (build-id [0-9a-f]*), but .* is build-id [0-9a-f]*' '$1' |
+            grep -qx \"\$(ls '$root/usr/lib/x86_64-linux-gnu/qemu-modules-extra/modules' | grep -c '\\.so\$')\""
+    check "$3: -device $dev_name fails with QEMU's error (exit $2, no crash)" \
+        sh -c "[ $2 -eq 1 ] && grep -q \"'$dev_name' is not a valid device model name\" '$1'"
+}
+stale_checks "$work/stale.log" "$rc" "a rebuilt QEMU"
 rc=0
 run_qemu "$work/restored.log" -device "$device,addr=02.0,id=dut" || rc=$?
 check "the restored QEMU loads the modules again (exit $rc)" \
     sh -c "[ $rc -eq 0 ] && ! grep -q refusing '$work/restored.log' && grep -qF '$expect' '$work/restored.log'"
+
+# ---- 6. the system-wide mode (package qemu-modules-extra-system) -----------
+t6=$(now)
+sysdebname=$(basename "$sysdeb")
+cp "$sysdeb" "$root/tmp/"
+qpath=/usr/bin/qemu-system-aarch64
+distrib=$qpath.distrib
+debian_md5=$(awk -v p="${qpath#/}" '$2 == p {print $1}' \
+    "$root/var/lib/dpkg/info/$qemu_pkg.md5sums")
+md5_in_root() {
+    if [ -f "$root$1" ]; then md5sum <"$root$1" | cut -d' ' -f1; else echo absent; fi
+}
+# What enabling and disabling may change: diversions, the two binaries and
+# the package's state (n: not installed, i: installed, ...).
+state() { # state FILE
+    {
+        in_root dpkg-divert --list | sort
+        for f in "$qpath" "$distrib"; do echo "$f $(md5_in_root "$f")"; done
+        st=$(in_root dpkg-query -W -f='${db:Status-Abbrev}' qemu-modules-extra-system 2>/dev/null) || st=un
+        echo "qemu-modules-extra-system state $(echo "$st" | cut -c2)"
+    } >"$1"
+}
+same_state() { # same_state A B: and show the difference
+    cmp -s "$1" "$2" || { diff "$1" "$2" | sed 's/^/# state: /'; return 1; }
+}
+# Options that have nothing to do with our devices, run through a command:
+# NAME ARGS per line; each probe's stdout, stderr and exit code are kept.
+probes="version --version
+machines -machine help
+devices -M virt -device help
+cpus -M virt -cpu help
+datadirs -L help
+boot -M virt -cpu max -m 128 -nic none -S -display none -monitor stdio
+badopt -no-such-option
+badprop -M virt -nic none -display none -device pci-testdev,no-such-prop=1
+nodevice -M virt -nic none -display none -S -monitor stdio -device $dev_name"
+run_probes() { # run_probes DIR COMMAND...
+    dir=$1; shift
+    mkdir -p "$dir"
+    echo "$probes" | while read -r name args; do
+        rc=0
+        printf 'info status\nquit\n' | in_root timeout 30 "$@" $args \
+            >"$dir/$name.out" 2>"$dir/$name.err" || rc=$?
+        echo $rc >"$dir/$name.rc"
+    done
+}
+same_probe() { # same_probe DIR-A DIR-B NAME
+    for x in out err rc; do
+        cmp -s "$1/$3.$x" "$2/$3.$x" || {
+            diff "$1/$3.$x" "$2/$3.$x" | head -5 | sed "s/^/# $3.$x: /"
+            return 1
+        }
+    done
+}
+probe_args() { echo "$probes" | sed -n "s/^$1 //p"; }
+
+run_probes "$work/probe-stock" qemu-system-aarch64
+run_probes "$work/probe-extra" qemu-extra qemu-system-aarch64
+check "before enabling: plain -device $dev_name fails with QEMU's error" \
+    sh -c "[ \$(cat '$work/probe-stock/nodevice.rc') -eq 1 ] &&
+        grep -q \"'$dev_name' is not a valid device model name\" '$work/probe-stock/nodevice.err'"
+
+# Bad input: enabling with a QEMU whose build-id is not the modules'.
+cp "$work/qemu-stale" "$qbin"
+state "$work/state.0"
+rc=0
+in_root dpkg -i "/tmp/$sysdebname" >"$work/sys-stale.log" 2>&1 || rc=$?
+state "$work/state.1"
+cp -p "$work/qemu-system-aarch64.orig" "$qbin"
+sed 's/^/# dpkg: /' "$work/sys-stale.log"
+check "enabling with a QEMU of another build-id is refused with one line (exit $rc)" \
+    sh -c "[ $rc -ne 0 ] && [ \$(grep -c '^qemu-modules-extra-system: not enabling the system-wide mode: $qpath is build-id [0-9a-f]*, but the modules are built for build-id [0-9a-f]*' '$work/sys-stale.log') -eq 1 ]"
+check "... and changes nothing (diversions, binaries, package state)" \
+    same_state "$work/state.0" "$work/state.1"
+
+# Bad input: disabling when not enabled.
+state "$work/state.0"
+rc=0
+in_root dpkg -r qemu-modules-extra-system >"$work/sys-off-twice.log" 2>&1 || rc=$?
+state "$work/state.1"
+sed 's/^/# dpkg: /' "$work/sys-off-twice.log"
+ok=no
+[ "$rc" -eq 0 ] && [ "$(wc -l <"$work/sys-off-twice.log")" -eq 1 ] &&
+    grep -q "ignoring request to remove qemu-modules-extra-system which isn't installed" "$work/sys-off-twice.log" &&
+    same_state "$work/state.0" "$work/state.1" && ok=yes
+check "disabling when not enabled: one line, exit $rc, nothing changed" [ "$ok" = yes ]
+
+# Enable.
+rc=0
+in_root dpkg -i "/tmp/$sysdebname" >"$work/sys-on.log" 2>&1 || rc=$?
+sed 's/^/# dpkg: /' "$work/sys-on.log"
+check "enabling: dpkg -i $sysdebname (exit $rc)" [ "$rc" -eq 0 ]
+check "enabling diverts $qpath to $distrib (dpkg-divert --list)" \
+    sh -c "chroot '$root' dpkg-divert --list | grep -qxF 'diversion of $qpath to $distrib by qemu-modules-extra-system'"
+check "$distrib is Debian's binary (md5 $debian_md5, $qemu_pkg.md5sums)" \
+    [ "$(md5_in_root "$distrib")" = "$debian_md5" ]
+
+# The plain command, with the same checks as qemu-extra's.
+qemu_cmd=qemu-system-aarch64
+t=$(now)
+run_qemu "$work/plain.log" -device "$device,addr=02.0,id=dut" || true
+echo "# plain qemu-system-aarch64 run: $(since "$t") s"
+device_checks "$work/plain.log"
+
+# Everything else as before.
+run_probes "$work/probe-plain" qemu-system-aarch64
+for p in $(echo "$probes" | cut -d' ' -f1); do
+    case $p in devices|nodevice) continue ;; esac
+    check "mode on: 'qemu-system-aarch64 $(probe_args $p)' gives Debian's output and exit code ($(cat "$work/probe-plain/$p.rc"))" \
+        same_probe "$work/probe-stock" "$work/probe-plain" "$p"
+done
+added=$(diff "$work/probe-stock/devices.out" "$work/probe-plain/devices.out" | grep -c '^>') || true
+ok=no
+[ "$added" -gt 0 ] &&
+    ! diff "$work/probe-stock/devices.out" "$work/probe-plain/devices.out" | grep -q '^<' &&
+    same_probe "$work/probe-extra" "$work/probe-plain" devices && ok=yes
+check "mode on: -device help is Debian's list plus $added lines, the same as qemu-extra's" \
+    [ "$ok" = yes ]
+
+# qemu-extra through the wrapper: both add the same folder, read once.
+qemu_cmd="qemu-extra qemu-system-aarch64"
+rc=0
+run_qemu "$work/plain-extra.log" -device "$device,addr=02.0,id=dut" || rc=$?
+check "mode on: qemu-extra still works (exit $rc, no loader message)" \
+    sh -c "[ $rc -eq 0 ] && ! grep -q '^qemu-modules-extra:' '$work/plain-extra.log' &&
+        grep -qF '$expect' '$work/plain-extra.log'"
+qemu_cmd=qemu-system-aarch64
+
+# Bad input: enabling twice.
+state "$work/state.0"
+rc=0
+in_root dpkg -i "/tmp/$sysdebname" >"$work/sys-on-twice.log" 2>&1 || rc=$?
+rc2=0
+in_root apt-get install -y "/tmp/$sysdebname" >"$work/sys-on-twice-apt.log" 2>&1 || rc2=$?
+state "$work/state.1"
+grep 'qemu-modules-extra-system' "$work/sys-on-twice-apt.log" | sed 's/^/# apt: /'
+ok=no
+[ "$rc" -eq 0 ] && [ "$rc2" -eq 0 ] &&
+    grep -q '^qemu-modules-extra-system is already the newest version' "$work/sys-on-twice-apt.log" &&
+    same_state "$work/state.0" "$work/state.1" && ok=yes
+check "enabling twice: dpkg -i (exit $rc) and apt install (exit $rc2, 'already the newest version') change nothing" \
+    [ "$ok" = yes ]
+
+# A QEMU of another build-id arriving while the mode is on (as dpkg would
+# unpack one to the diverted name): the loader still refuses the modules.
+cp "$work/qemu-stale" "$root$distrib"
+rc=0
+run_qemu "$work/plain-stale.log" -device "$device,addr=02.0,id=dut" || rc=$?
+cp -p "$work/qemu-system-aarch64.orig" "$root$distrib"
+stale_checks "$work/plain-stale.log" "$rc" "mode on, QEMU of another build-id"
+
+# libvirt: the plain binary is what it starts.  libvirtd runs in the root,
+# in PID, mount and network namespaces of its own: it and every QEMU it
+# starts end with the namespace, and nothing it sets up reaches the machine.
+# The root is bind-mounted on itself there, so that it is a mount point as
+# on a real host (libvirt gives each QEMU a mount namespace of its own).
+cat >"$root/tmp/qme-libvirt.sh" <<'EOF'
+#!/bin/sh
+# qme-libvirt.sh DEVICE QOM-PROPERTY: start a paused domain with DEVICE
+# passed through on QEMU's command line, and query it.
+set -u
+virsh() { command virsh -q -c qemu:///system "$@"; }
+mount -t proc proc /proc
+mkdir -p /run/libvirt
+rm -f /var/log/libvirt/qemu/qme-dom.log
+libvirtd --daemon --pid-file=/run/qme-libvirtd.pid || { echo "libvirtd did not start"; exit 1; }
+i=0
+while [ ! -S /run/libvirt/libvirt-sock ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+cat >/tmp/qme-dom.xml <<XML
+<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>qme-dom</name>
+  <memory unit='MiB'>128</memory>
+  <os><type arch='aarch64' machine='virt'>hvm</type></os>
+  <cpu mode='custom' match='exact'><model>cortex-a57</model></cpu>
+  <devices><emulator>/usr/bin/qemu-system-aarch64</emulator></devices>
+  <qemu:commandline>
+    <qemu:arg value='-device'/>
+    <qemu:arg value='$1,id=dut'/>
+  </qemu:commandline>
+</domain>
+XML
+virsh create /tmp/qme-dom.xml --paused
+echo "== create rc=$?"
+if [ -f /run/libvirt/qemu/qme-dom.pid ]; then
+    echo "== exe $(readlink "/proc/$(cat /run/libvirt/qemu/qme-dom.pid)/exe")"
+    echo "== info pci"
+    virsh qemu-monitor-command --hmp qme-dom 'info pci'
+    echo "== info qtree"
+    virsh qemu-monitor-command --hmp qme-dom 'info qtree'
+    [ -z "$2" ] || virsh qemu-monitor-command qme-dom \
+        "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine/peripheral/dut\",\"property\":\"$2\"}}" |
+        sed 's/^/== qom-get /'
+    virsh destroy qme-dom >/dev/null
+fi
+echo "== QEMU's log"
+cat /var/log/libvirt/qemu/qme-dom.log
+kill "$(cat /run/qme-libvirtd.pid)"
+EOF
+# The domain's output goes to its log file rather than through virtlogd,
+# which systemd would start on a real host.
+echo 'stdio_handler = "file"' >>"$root/etc/libvirt/qemu.conf"
+libvirt_session() { # libvirt_session LOG
+    t=$(now)
+    timeout 120 unshare --fork --kill-child --pid --mount --net --propagation private \
+        sh -c "mount --bind '$root' '$root' && mount --bind /dev '$root/dev' &&
+            mount --bind /sys '$root/sys' &&
+            exec chroot '$root' sh /tmp/qme-libvirt.sh '$device' '${qom%%=*}'" \
+        >"$1" 2>&1 || true
+    echo "# libvirt session: $(since "$t") s"
+}
+libvirt_session "$work/libvirt-on.log"
+check "libvirt, mode on: a domain with <qemu:arg value='-device'/> '$device' starts" \
+    grep -q '^== create rc=0' "$work/libvirt-on.log"
+# (Read from outside QEMU's own mount namespace, the path is the host's.)
+check "libvirt, mode on: the QEMU process runs $distrib" \
+    grep -q "^== exe .*$distrib\$" "$work/libvirt-on.log"
+check "libvirt, mode on: 'info pci' lists the device (id \"dut\") and 'info qtree' shows '$expect'" \
+    sh -c "sed -n '/^== info pci/,/^== info qtree/p' '$work/libvirt-on.log' | grep -q 'id \"dut\"' &&
+        sed -n '/^== info qtree/,/^== /p' '$work/libvirt-on.log' | grep -A12 'dev: $dev_name, id \"dut\"' | grep -qF '$expect'"
+if [ -n "$qom" ]; then
+    got=$(sed -n 's/^== qom-get .*"return": *\([^,}]*\).*/\1/p' "$work/libvirt-on.log")
+    check "libvirt, mode on: qom-get over QMP reads ${qom%%=*} = $got (want ${qom#*=})" \
+        [ "$got" = "${qom#*=}" ]
+fi
+[ "$failed" -eq 0 ] || sed 's/^/# libvirt: /' "$work/libvirt-on.log" | tail -40
+
+# AppArmor (not enforced in this container): libvirt's QEMU profile
+# template with the include README.md tells the administrator to add.
+echo 'include if exists <abstractions/qemu-modules-extra>' \
+    >>"$root/etc/apparmor.d/local/abstractions/libvirt-qemu"
+in_root apparmor_parser -p /etc/apparmor.d/libvirt/TEMPLATE.qemu \
+    >"$work/apparmor.txt" 2>/dev/null || true
+check "AppArmor: libvirt's QEMU profile with the include allows '$distrib rmix' and compiles" \
+    sh -c "grep -qF '$distrib rmix,' '$work/apparmor.txt' &&
+        chroot '$root' apparmor_parser -Q -K -T -S /etc/apparmor.d/libvirt/TEMPLATE.qemu >/dev/null 2>&1"
+
+# Disable: Debian's binary is back, byte for byte.
+rc=0
+in_root dpkg -r qemu-modules-extra-system >"$work/sys-off.log" 2>&1 || rc=$?
+sed 's/^/# dpkg: /' "$work/sys-off.log"
+check "disabling: dpkg -r qemu-modules-extra-system (exit $rc) removes the diversion" \
+    sh -c "[ $rc -eq 0 ] && ! chroot '$root' dpkg-divert --list | grep -q qemu-system-aarch64 &&
+        [ ! -e '$root$distrib' ]"
+check "disabling restores $qpath: md5 $(md5_in_root "$qpath") = $qemu_pkg.md5sums' $debian_md5" \
+    [ "$(md5_in_root "$qpath")" = "$debian_md5" ]
+run_probes "$work/probe-off" qemu-system-aarch64
+all_probes_same() { # all_probes_same DIR-A DIR-B
+    for p in $(echo "$probes" | cut -d' ' -f1); do
+        same_probe "$1" "$2" "$p" || return 1
+    done
+}
+check "mode off: every probe ($(echo "$probes" | cut -d' ' -f1 | tr '\n' ' '| sed 's/ $//')) gives Debian's output again" \
+    all_probes_same "$work/probe-stock" "$work/probe-off"
+
+# Bad input: disabling twice.
+state "$work/state.0"
+rc=0
+in_root dpkg -r qemu-modules-extra-system >"$work/sys-off-twice.log" 2>&1 || rc=$?
+state "$work/state.1"
+sed 's/^/# dpkg: /' "$work/sys-off-twice.log"
+ok=no
+[ "$rc" -eq 0 ] && grep -q 'ignoring request to remove qemu-modules-extra-system' "$work/sys-off-twice.log" &&
+    same_state "$work/state.0" "$work/state.1" && ok=yes
+check "disabling twice: dpkg ignores the request (exit $rc), nothing changed" \
+    [ "$ok" = yes ]
+
+libvirt_session "$work/libvirt-off.log"
+check "libvirt, mode off: the same domain is refused with QEMU's error" \
+    sh -c "! grep -q '^== create rc=0' '$work/libvirt-off.log' &&
+        grep -q \"'$dev_name' is not a valid device model name\" '$work/libvirt-off.log'"
+# libvirt keys its capability cache on the binary's change time: the
+# renamed-back binary was probed anew.
+cached=$(sed -n 's/.*<qemuctime>\([0-9]*\)<.*/\1/p' \
+    "$root"/var/cache/libvirt/qemu/capabilities/*.xml 2>/dev/null | head -1)
+check "libvirt, mode off: its capability cache was renewed for Debian's binary (ctime $cached)" \
+    [ "$cached" = "$(stat -c %Z "$root$qpath")" ]
+echo "# system-wide mode: $(since "$t6") s"
 
 echo "# test-deb wall time: $(since "$t_all") s"
 echo "1..$n"

@@ -15,6 +15,10 @@
  * module whose build-id differs from the running binary's is refused with
  * one line and never opened.
  *
+ * In the system-wide mode a wrapper takes the stock emulator's name and
+ * sets the preload for the real binary only (qemu-system-wrapper.c); the
+ * loader then hands QEMU's children the caller's environment back.
+ *
  * Copyright (c) 2026 qemu-modules-extra developers
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -30,6 +34,7 @@
 #include <unistd.h>
 
 #include "qme-stamp.h"
+#include "qme-wrapped.h"
 
 #define LOG_PREFIX "qemu-modules-extra: "
 
@@ -187,39 +192,106 @@ static void load_dir(const char *dir, const char *exe, const char *exe_id,
     free(names);
 }
 
+/*
+ * Undo the system-wide wrapper's entry in front of @name (@undo: how many
+ * characters, or "-" if the caller had not set it).
+ */
+static void unwrap_var(const char *name, const char *undo)
+{
+    const char *val = getenv(name);
+    size_t n;
+    int used = 0;
+
+    if (strcmp(undo, "-") == 0) {
+        unsetenv(name);
+        return;
+    }
+    /* Never cut into the caller's value on a marker that is not ours. */
+    if (sscanf(undo, "%zu%n", &n, &used) == 1 && undo[used] == '\0' &&
+        val && strlen(val) >= n) {
+        setenv(name, val + n, 1);
+    }
+}
+
+static void unwrap_env(void)
+{
+    const char *mark = getenv(QME_WRAPPED_ENV);
+    char preload[24], path[24];
+
+    if (mark && sscanf(mark, "%23s %23s", preload, path) == 2) {
+        unwrap_var("LD_PRELOAD", preload);
+        unwrap_var("QME_MODULE_PATH", path);
+    }
+    unsetenv(QME_WRAPPED_ENV);
+}
+
+/* Whether @dir came earlier in the list: each folder is read once. */
+static int seen_dir(char **seen, int n, const char *dir)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(seen[i], dir) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void __attribute__((constructor)) qme_loader_init(void)
 {
-    const char *path = getenv("QME_MODULE_PATH");
+    const char *env_path = getenv("QME_MODULE_PATH");
+    char *path = env_path ? strdup(env_path) : NULL;
     const char *base;
     char exe[PATH_MAX], exe_id[80];
     ssize_t n;
     int verbose;
 
-    if (!path || !*path) {
+    if ((!path || !*path) && !getenv(QME_WRAPPED_ENV)) {
+        free(path);
         return;
     }
     n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n <= 0) {
+        free(path);
         return;
     }
     exe[n] = '\0';
     base = strrchr(exe, '/');
     base = base ? base + 1 : exe;
-    if (strncmp(base, "qemu-system-", 12) != 0) {
+    if (strncmp(base, "qemu-system-", 12) == 0 &&
+        elf_read_section(exe, QME_WRAPPER_SECTION, exe_id,
+                         sizeof(exe_id)) >= 0) {
+        /* The wrapper: the QEMU it execs loads the modules. */
+        free(path);
+        return;
+    }
+    unwrap_env();
+    if (!path || !*path || strncmp(base, "qemu-system-", 12) != 0) {
+        free(path);
         return;
     }
     verbose = getenv("QME_LOADER_VERBOSE") != NULL;
     if (elf_build_id(exe, exe_id, sizeof(exe_id)) < 0) {
         fprintf(stderr, LOG_PREFIX "%s has no GNU build-id; "
                 "loading no modules\n", exe);
+        free(path);
         return;
     }
 
-    char *dirs = strdup(path), *save = NULL;
+    /*
+     * A folder can be named twice (qemu-extra run through the system-wide
+     * wrapper): open it once, so a refusal is reported once.
+     */
+    char **seen = calloc(strlen(path) / 2 + 1, sizeof(*seen));
+    char *save = NULL;
+    int nseen = 0;
 
-    for (char *dir = strtok_r(dirs, ":", &save); dir;
+    for (char *dir = strtok_r(path, ":", &save); dir && seen;
          dir = strtok_r(NULL, ":", &save)) {
-        load_dir(dir, exe, exe_id, verbose);
+        if (!seen_dir(seen, nseen, dir)) {
+            seen[nseen++] = dir;
+            load_dir(dir, exe, exe_id, verbose);
+        }
     }
-    free(dirs);
+    free(seen);
+    free(path);
 }

@@ -140,5 +140,103 @@ with tempfile.TemporaryDirectory() as dest:
               'installed launcher runs -device mypci_minimal',
               out.stdout + out.stderr)
 
+# 6. The system-wide wrapper (built here to exec the stock binary itself).
+wrapper = os.environ.get('QME_WRAPPER_TEST')
+check(bool(wrapper) and os.access(wrapper, os.X_OK), 'system-wide wrapper built',
+      wrapper)
+
+
+def run_as(argv0, exe, args, env_extra=None, **kw):
+    """Run @exe with argv[0] = @argv0 and a caller environment without
+    our variables plus @env_extra."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('LD_PRELOAD', 'QME_MODULE_PATH', 'QME_WRAPPED')}
+    env.update(env_extra or {})
+    return subprocess.run([argv0] + args, executable=exe, env=env,
+                          capture_output=True, text=True, timeout=30, **kw)
+
+
+if wrapper:
+    out = run_as('qemu-system-aarch64', wrapper, ['-M', 'virt', '-device', 'help'])
+    check(out.returncode == 0 and
+          all(out.stdout.count(f'name "{d}"') == 1 for d in devices),
+          'wrapper: -device help lists every device once, nothing preset',
+          out.stdout + out.stderr)
+    # QEMU names itself after argv[0]: the wrapper must pass it through.
+    for args in (['--version'], ['-bogus-option'],
+                 ['-device', 'no-such-device']):
+        a = run_as('qemu-custom-name', qemu, args)
+        b = run_as('qemu-custom-name', wrapper, args)
+        check((a.returncode, a.stdout, a.stderr) ==
+              (b.returncode, b.stdout, b.stderr),
+              f'wrapper: {" ".join(args)} gives the stock output and exit '
+              f'code ({b.returncode}), argv[0] kept', f'{a!r}\n{b!r}')
+    # A caller's own QME_MODULE_PATH still counts (the test accelerator).
+    accel = os.path.join(build, 'tests', 'qtest-accel')
+    out = run_as('qemu-system-aarch64', wrapper,
+                 ['-accel', 'qtest', '-M', 'none', '-display', 'none',
+                  '-monitor', 'stdio', '-S'], {'QME_MODULE_PATH': accel},
+                 input='quit\n')
+    check(out.returncode == 0 and not out.stderr,
+          "wrapper: the caller's QME_MODULE_PATH is kept (-accel qtest)",
+          out.stdout + out.stderr)
+
+    # QEMU's children get the caller's environment back: the bridge helper
+    # is a program QEMU forks and execs (it fails, and QEMU exits 1).
+    with tempfile.TemporaryDirectory() as tmp:
+        helper = os.path.join(tmp, 'helper')
+        envfile = os.path.join(tmp, 'env')
+        with open(helper, 'w') as f:
+            f.write(f'#!/bin/sh\nenv > {envfile}\nexit 1\n')
+        os.chmod(helper, 0o755)
+        bridge = QEMU_ARGS + ['-netdev', f'bridge,id=n0,br=qme0,helper={helper}']
+        for name, extra in (('no LD_PRELOAD', {}),
+                            ('LD_PRELOAD and QME_MODULE_PATH set',
+                             {'LD_PRELOAD': loader, 'QME_MODULE_PATH': accel}),
+                            ('both set empty',
+                             {'LD_PRELOAD': '', 'QME_MODULE_PATH': ''})):
+            if os.path.exists(envfile):
+                os.unlink(envfile)
+            out = run_as('qemu-system-aarch64', wrapper, bridge, extra)
+            try:
+                with open(envfile) as f:
+                    child = dict(l.split('=', 1) for l in f.read().splitlines()
+                                 if '=' in l)
+            except OSError:
+                child = {}
+            want = {k: extra.get(k) for k in
+                    ('LD_PRELOAD', 'QME_MODULE_PATH', 'QME_WRAPPED')}
+            got = {k: child.get(k) for k in want}
+            check(out.returncode == 1 and 'bridge helper failed' in out.stderr
+                  and child and got == want,
+                  f"wrapper: QEMU's children see the caller's environment "
+                  f"({name})", f'want {want}, got {got}; {out.stderr}')
+
+    # qemu-extra run through the wrapper names each folder twice: a refused
+    # module is reported once.
+    with tempfile.TemporaryDirectory() as tmp:
+        stamp = os.path.join(tmp, 'stamp')
+        with open(stamp, 'wb') as f:
+            f.write(b'build-id=00;qemu=7.2.99;package=x'.ljust(256, b'\0'))
+        src = next(os.path.join(d, 'mypci_minimal.so')
+                   for d in modpath.split(':')
+                   if os.path.exists(os.path.join(d, 'mypci_minimal.so')))
+        subprocess.run(['objcopy', '--update-section', f'.qme_build={stamp}',
+                        src, os.path.join(tmp, 'fake.so')], check=True)
+        out = run_as('qemu-system-aarch64', wrapper, ['-device', 'help'],
+                     {'LD_PRELOAD': loader, 'QME_MODULE_PATH': f'{tmp}:{tmp}'})
+        check(out.returncode == 0 and
+              sum('refusing' in l for l in out.stderr.splitlines()) == 1,
+              'a folder named twice is read once', out.stderr)
+
+    # Without the loader (half-removed install) QEMU runs plain and quiet.
+    a = run_as('qemu-system-aarch64', qemu, ['-M', 'virt', '-device', 'help'])
+    b = run_as('qemu-system-aarch64', os.environ['QME_WRAPPER_NO_LOADER'],
+               ['-M', 'virt', '-device', 'help'])
+    check((a.returncode, a.stdout, a.stderr) ==
+          (b.returncode, b.stdout, b.stderr),
+          'wrapper without its loader: the stock QEMU, no ld.so warning',
+          f'{a!r}\n{b!r}')
+
 print(f'1..{len(results)}')
 sys.exit(0 if all(results) else 1)
