@@ -35,7 +35,11 @@
 
 #include "qme-wrapped.h"
 
-/* Set at build time: QME_REAL_QEMU, QME_LOADER_PATH, QME_MODULE_DIR. */
+/*
+ * Set at build time: QME_REAL_QEMU, QME_LOADER_PATH, QME_MODULE_DIR, and
+ * QME_SANITIZER_PRELOAD ("" or the runtimes an instrumented loader needs
+ * ahead of it, each followed by ':').
+ */
 
 static const char wrapper_mark[] __attribute__((section(QME_WRAPPER_SECTION),
                                                 used)) =
@@ -73,8 +77,8 @@ int main(int argc, char **argv)
      * rather than with ld.so's warning about a missing preload.
      */
     if (access(QME_LOADER_PATH, R_OK) == 0) {
-        if (prepend("LD_PRELOAD", QME_LOADER_PATH, undo_preload,
-                    sizeof(undo_preload)) < 0 ||
+        if (prepend("LD_PRELOAD", QME_SANITIZER_PRELOAD QME_LOADER_PATH,
+                    undo_preload, sizeof(undo_preload)) < 0 ||
             prepend("QME_MODULE_PATH", QME_MODULE_DIR, undo_path,
                     sizeof(undo_path)) < 0) {
             fprintf(stderr, "qemu-modules-extra: %s: out of memory\n",
