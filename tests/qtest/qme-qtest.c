@@ -97,20 +97,6 @@ struct QmeQTest {
  * Machines
  */
 
-struct QmeMachine {
-    const char *name;
-    uint64_t ram_base;
-    uint64_t ecam_base;
-    uint64_t mmio32_base, mmio32_end;   /* inclusive */
-    uint64_t mmio64_base, mmio64_end;
-    uint64_t io_base, io_end;           /* PCI I/O addresses */
-    /* CPU address of PCI I/O space; 0: x86 port I/O (in/out). */
-    uint64_t pio_window;
-    /* 0xb0000000 | enable, written to the MCH's PCIEXBAR (q35 only). */
-    uint32_t pciexbar;
-    uint32_t unassigned;                /* qme_qtest_unassigned_readl() */
-};
-
 static const QmeMachine qme_machines[] = {
     {
         .name = "virt",
@@ -163,6 +149,11 @@ const char *qme_qtest_machine(void)
 bool qme_qtest_machine_is(const char *name)
 {
     return g_str_equal(qme_machine()->name, name);
+}
+
+const QmeMachine *qme_qtest_machine_info(void)
+{
+    return qme_machine();
 }
 
 uint64_t qme_qtest_ram_base(void)

@@ -57,7 +57,21 @@ G_BEGIN_DECLS
 #define QME_Q35_MSI_ADDR            0xfee00000ULL
 
 typedef struct QmeQTest QmeQTest;
-typedef struct QmeMachine QmeMachine;
+
+/* What the harness knows of a machine (addresses are CPU physical). */
+typedef struct QmeMachine {
+    const char *name;
+    uint64_t ram_base;
+    uint64_t ecam_base;
+    uint64_t mmio32_base, mmio32_end;   /* inclusive */
+    uint64_t mmio64_base, mmio64_end;
+    uint64_t io_base, io_end;           /* PCI I/O addresses */
+    /* CPU address of PCI I/O space; 0: x86 port I/O (in/out). */
+    uint64_t pio_window;
+    /* 0xb0000000 | enable, written to the MCH's PCIEXBAR (q35 only). */
+    uint32_t pciexbar;
+    uint32_t unassigned;                /* qme_qtest_unassigned_readl() */
+} QmeMachine;
 
 /*
  * The machine every QEMU of this process runs: QME_QTEST_MACHINE ("virt",
@@ -66,6 +80,7 @@ typedef struct QmeMachine QmeMachine;
  */
 const char *qme_qtest_machine(void);
 bool qme_qtest_machine_is(const char *name);
+const QmeMachine *qme_qtest_machine_info(void);
 /* Guest RAM of the machine starts here (-m sets how much; default 128M). */
 uint64_t qme_qtest_ram_base(void);
 /*
