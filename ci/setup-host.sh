@@ -73,6 +73,25 @@ if [ -n "$missing" ]; then
         apt-get install -y -q --no-install-recommends $missing >/dev/null
 fi
 
+# qemu-system-x86_64 of the very same QEMU build also runs the PCI
+# modules: the same version as qemu-system-arm, never another.
+arm_version=$(dpkg-query -W -f='${Version}' qemu-system-arm)
+x86_version=$(dpkg-query -W -f='${db:Status-Abbrev}${Version}' qemu-system-x86 2>/dev/null |
+              sed -n 's/^ii *//p')
+if [ -n "$x86_version" ] && [ "$x86_version" != "$arm_version" ]; then
+    echo "setup-host: qemu-system-x86 is $x86_version, qemu-system-arm" \
+        "$arm_version: the modules are built for qemu-system-aarch64 only" >&2
+elif [ -z "$x86_version" ]; then
+    if apt-cache madison qemu-system-x86 | grep -q " $arm_version "; then
+        echo "setup-host: installing qemu-system-x86=$arm_version"
+        $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+            --no-install-recommends "qemu-system-x86=$arm_version" >/dev/null
+    else
+        echo "setup-host: qemu-system-x86 $arm_version is not available:" \
+            "the modules are built for qemu-system-aarch64 only" >&2
+    fi
+fi
+
 $sudo_cmd "$here/make-sdk.sh"
 if [ -x "$top/images/fetch-guest-packages.sh" ]; then
     # --with-checkpatch: Linux's checkpatch.pl for the guest-driver style test.

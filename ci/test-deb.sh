@@ -262,7 +262,7 @@ cp -p "$work/qemu-system-aarch64.orig" "$qbin"
 grep 'refusing' "$work/stale.log" | sed 's/^/# loader: /'
 stale_checks() { # stale_checks LOG RC WHAT: a QEMU of another build-id
     check "$3: the loader refuses each module with one line" \
-        sh -c "grep -c '^qemu-modules-extra: refusing .*/modules/.*\\.so: built for QEMU .* (build-id [0-9a-f]*), but .* is build-id [0-9a-f]*' '$1' |
+        sh -c "grep -c '^qemu-modules-extra: refusing .*/modules/.*\\.so: built for QEMU .* (build-id [0-9a-f,]*), but .* is build-id [0-9a-f]*' '$1' |
             grep -qx \"\$(ls '$root/usr/lib/x86_64-linux-gnu/qemu-modules-extra/modules' | grep -c '\\.so\$')\""
     check "$3: -device $dev_name fails with QEMU's error (exit $2, no crash)" \
         sh -c "[ $2 -eq 1 ] && grep -q \"'$dev_name' is not a valid device model name\" '$1'"

@@ -10,10 +10,12 @@
  * LD_PRELOAD reaches every process of the environment, so the loader
  * references no QEMU symbol and does nothing unless the process is a QEMU
  * system emulator.  Nothing in QEMU checks that a module matches the
- * binary, so the loader does: each module carries the GNU build-id of the
- * QEMU it was compiled for (section .qme_build, see qme-stamp.c), and a
- * module whose build-id differs from the running binary's is refused with
- * one line and never opened.
+ * binary, so the loader does: each module carries the GNU build-ids of the
+ * QEMU emulators it was compiled for (section .qme_build, see qme-stamp.c),
+ * and a module that names none of the running binary's is refused with one
+ * line and never opened.  A platform device in another emulator of the
+ * same QEMU build (qemu-system-x86_64) is skipped too, and said so when the
+ * command line asks for it.
  *
  * In the system-wide mode a wrapper takes the stock emulator's name and
  * sets the preload for the real binary only (qemu-system-wrapper.c); the
@@ -138,6 +140,78 @@ static void stamp_field(const char *stamp, const char *key,
     }
 }
 
+/* Whether comma-separated @list has the entry @item. */
+static int list_has(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+
+    for (const char *p = list; *p; p += strcspn(p, ",")) {
+        p += *p == ',';
+        if (strncmp(p, item, n) == 0 && (p[n] == ',' || p[n] == '\0')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The target ("x86_64") that @build ("T:HEX,...") gives build-id @id. */
+static int build_target(const char *build, const char *id,
+                        char *out, size_t len)
+{
+    for (const char *p = build; *p; p += strcspn(p, ",")) {
+        const char *colon;
+        size_t n;
+
+        p += *p == ',';
+        colon = strchr(p, ':');
+        n = strcspn(p, ",");
+        if (!colon || colon > p + n || (size_t)(colon - p) >= len) {
+            continue;
+        }
+        if (strlen(id) == n - (colon + 1 - p) &&
+            strncmp(colon + 1, id, strlen(id)) == 0) {
+            memcpy(out, p, colon - p);
+            out[colon - p] = '\0';
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/*
+ * Whether the command line names device type @type ("-device TYPE,..." or
+ * "driver=TYPE"): the user asked for a module this emulator skips.
+ */
+static int cmdline_wants(const char *type)
+{
+    static char args[16384];
+    static ssize_t len = -1;
+    size_t tlen = strlen(type);
+
+    if (len < 0) {
+        int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+        len = fd < 0 ? 0 : read(fd, args, sizeof(args) - 1);
+        len = len < 0 ? 0 : len;
+        args[len] = '\0';
+        if (fd >= 0) {
+            close(fd);
+        }
+    }
+    for (const char *a = args; a < args + len; a += strlen(a) + 1) {
+        const char *d = strstr(a, "driver=");
+
+        if ((strncmp(a, type, tlen) == 0 &&
+             (a[tlen] == ',' || a[tlen] == '\0')) ||
+            (d && (d == a || d[-1] == ',') &&
+             strncmp(d + 7, type, tlen) == 0 &&
+             (d[7 + tlen] == ',' || d[7 + tlen] == '\0'))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int is_module_file(const struct dirent *d)
 {
     size_t n = strlen(d->d_name);
@@ -159,9 +233,13 @@ static void load_dir(const char *dir, const char *exe, const char *exe_id,
     }
     for (int i = 0; i < n; i++) {
         char path[PATH_MAX], stamp[QME_STAMP_SIZE];
-        char id[80], version[80];
+        char id[QME_STAMP_SIZE], build[QME_STAMP_SIZE], version[80];
+        char target[32], targets[80], why[80], type[NAME_MAX + 1];
 
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+        /* The module's file name is the name of the type it registers. */
+        snprintf(type, sizeof(type), "%.*s",
+                 (int)strlen(names[i]->d_name) - 3, names[i]->d_name);
         free(names[i]);
         /* Libraries beside the modules carry no stamp: not ours to open. */
         if (elf_read_section(path, QME_STAMP_SECTION, stamp,
@@ -170,7 +248,23 @@ static void load_dir(const char *dir, const char *exe, const char *exe_id,
         }
         stamp_field(stamp, "build-id", id, sizeof(id));
         stamp_field(stamp, "qemu", version, sizeof(version));
-        if (strcmp(id, exe_id) != 0) {
+        stamp_field(stamp, "build", build, sizeof(build));
+        if (!list_has(id, exe_id) &&
+            build_target(build, exe_id, target, sizeof(target)) == 0) {
+            /*
+             * The right QEMU build, but a device this emulator's machines
+             * cannot host: quiet unless it was asked for.
+             */
+            stamp_field(stamp, "targets", targets, sizeof(targets));
+            stamp_field(stamp, "why", why, sizeof(why));
+            if (verbose || cmdline_wants(type)) {
+                fprintf(stderr, LOG_PREFIX "not loading %s into %s: %s is "
+                        "%s-only (%s)\n", path, exe, type, targets,
+                        why[0] ? why : "not built for this emulator");
+            }
+            continue;
+        }
+        if (!list_has(id, exe_id)) {
             /*
              * Says what to rerun for both kinds of user: the build tree
              * and the distribution package.

@@ -8,7 +8,10 @@
 #define QME_STAMP_H
 
 #define QME_STAMP_SECTION ".qme_build"
-/* Fixed size, so a stamp can be rewritten in place (objcopy) by tests. */
-#define QME_STAMP_SIZE 256
+/*
+ * Fixed size, so a stamp can be rewritten in place (objcopy) by tests.
+ * Room for the build-ids of every emulator of one QEMU build, twice.
+ */
+#define QME_STAMP_SIZE 512
 
 #endif

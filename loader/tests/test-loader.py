@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 # Loader and launcher tests (TAP): the stock binary sees our devices, the
 # preload is inert elsewhere, a module for another QEMU build is refused,
-# and an installed tree works with nothing from the build tree.
+# qemu-system-x86_64 of the same build gets the PCI devices only, and an
+# installed tree works with nothing from the build tree.
 #
 #   test-loader.py BUILDDIR
-# Env: QME_QEMU, QME_LOADER, QME_MODULE_PATH (set by meson test).
+# Env: QME_QEMU, QME_LOADER, QME_MODULE_PATH (set by meson test);
+# QME_QEMU_X86_64 when qemu-system-x86_64 of the same build is installed.
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 import os
@@ -23,6 +25,14 @@ devices = [d for d in ('mypci_minimal', 'mypci_configurable', 'minimal-pcie-nic'
            if any(os.path.exists(os.path.join(p, d + '.so'))
                   for p in modpath.split(':'))]
 QEMU_ARGS = ['-M', 'virt', '-display', 'none', '-nodefaults', '-nic', 'none']
+# The size of the .qme_build section (loader/qme-stamp.h): a rewritten
+# stamp keeps it.
+STAMP_SIZE = 512
+qemu_x86 = os.environ.get('QME_QEMU_X86_64', '')
+X86_ARGS = ['-M', 'q35', '-display', 'none', '-nodefaults', '-nic', 'none']
+PCI_DEVICES = [d for d in devices if d in ('mypci_minimal', 'mypci_configurable',
+                                           'minimal-pcie-nic')]
+PLATFORM_DEVICES = [d for d in devices if d not in PCI_DEVICES]
 
 results = []
 
@@ -96,7 +106,7 @@ with tempfile.TemporaryDirectory() as tmp:
     fake_id = '0123456789abcdef0123456789abcdef01234567'
     with open(stamp, 'wb') as f:
         f.write(f'build-id={fake_id};qemu=7.2.99;package=1:7.2+fake'
-                .encode().ljust(256, b'\0'))
+                .encode().ljust(STAMP_SIZE, b'\0'))
     src = next(os.path.join(d, 'mypci_minimal.so')
                for d in modpath.split(':')
                if os.path.exists(os.path.join(d, 'mypci_minimal.so')))
@@ -117,6 +127,53 @@ with tempfile.TemporaryDirectory() as tmp:
     check(out.returncode == 1 and
           "'mypci_minimal' is not a valid device model name" in out.stderr,
           '-device of a refused module fails cleanly', out.stderr)
+
+# 4b. qemu-system-x86_64 of the same QEMU build: the PCI modules load, the
+# platform ones are skipped, quietly unless asked for.
+if qemu_x86:
+    out = run([qemu_x86, '-M', 'q35', '-device', 'help'])
+    check(out.returncode == 0 and
+          all(f'name "{d}"' in out.stdout for d in PCI_DEVICES) and
+          not any(f'name "{d}"' in out.stdout for d in PLATFORM_DEVICES) and
+          'qemu-modules-extra' not in out.stderr,
+          'x86_64: -device help lists the PCI devices only, quietly',
+          out.stdout + out.stderr)
+    out = run([qemu_x86] + X86_ARGS +
+              [a for d in PCI_DEVICES for a in ('-device', d)] +
+              ['-S', '-monitor', 'stdio'], input='info pci\nquit\n')
+    check(out.returncode == 0 and
+          out.stdout.count('PCI device 1af4:') == len(PCI_DEVICES),
+          f'x86_64 -M q35: {len(PCI_DEVICES)} PCI devices in info pci',
+          out.stdout + out.stderr)
+    for d in PLATFORM_DEVICES:
+        out = run([qemu_x86] + X86_ARGS + ['-device', f'{d},id=x'])
+        lines = [l for l in out.stderr.splitlines() if 'qemu-modules-extra' in l]
+        check(out.returncode == 1 and len(lines) == 1 and
+              f'{d} is aarch64-only (platform device of -M virt)' in lines[0] and
+              'refusing' not in lines[0] and
+              f"'{d}' is not a valid device model name" in out.stderr,
+              f'x86_64: -device {d} says it is aarch64-only, in one line',
+              out.stderr)
+    # Another build is still "refusing", with both build-ids.
+    with tempfile.TemporaryDirectory() as tmp:
+        stamp = os.path.join(tmp, 'stamp')
+        with open(stamp, 'wb') as f:
+            f.write(b'build-id=00;targets=aarch64,x86_64;qemu=7.2.99;package=x;'
+                    b'build=aarch64:00,x86_64:01'.ljust(STAMP_SIZE, b'\0'))
+        src = next(os.path.join(d, 'mypci_minimal.so')
+                   for d in modpath.split(':')
+                   if os.path.exists(os.path.join(d, 'mypci_minimal.so')))
+        subprocess.run(['objcopy', '--update-section', f'.qme_build={stamp}',
+                        src, os.path.join(tmp, 'mypci_minimal.so')], check=True)
+        out = run([qemu_x86] + X86_ARGS + ['-device', 'mypci_minimal'],
+                  env_extra={'QME_MODULE_PATH': tmp})
+        refusals = [l for l in out.stderr.splitlines() if 'refusing' in l]
+        check(out.returncode == 1 and len(refusals) == 1 and
+              '(build-id 00)' in refusals[0] and 'qemu-system-x86_64' in refusals[0],
+              'x86_64: a module of another QEMU build is refused', out.stderr)
+else:
+    print('# qemu-system-x86_64 of this QEMU build is not installed: '
+          'x86_64 checks not run')
 
 # 5. meson install to a staged prefix: the installed launcher alone works.
 with tempfile.TemporaryDirectory() as dest:
@@ -139,6 +196,15 @@ with tempfile.TemporaryDirectory() as dest:
         check(out.returncode == 0 and 'PCI device 1af4:1234' in out.stdout,
               'installed launcher runs -device mypci_minimal',
               out.stdout + out.stderr)
+        if qemu_x86:
+            out = run([launchers[0], 'qemu-system-x86_64', '-M', 'q35', '-nic',
+                       'none', '-device', 'help'], preload=False, env_extra=env)
+            check(out.returncode == 0 and
+                  all(f'name "{d}"' in out.stdout for d in PCI_DEVICES) and
+                  not any(f'name "{d}"' in out.stdout
+                          for d in PLATFORM_DEVICES),
+                  'qemu-extra qemu-system-x86_64 -M q35 lists the PCI devices '
+                  'and no platform device', out.stdout + out.stderr)
 
 # 6. The system-wide wrapper (built here to exec the stock binary itself).
 wrapper = os.environ.get('QME_WRAPPER_TEST')
@@ -217,7 +283,7 @@ if wrapper:
     with tempfile.TemporaryDirectory() as tmp:
         stamp = os.path.join(tmp, 'stamp')
         with open(stamp, 'wb') as f:
-            f.write(b'build-id=00;qemu=7.2.99;package=x'.ljust(256, b'\0'))
+            f.write(b'build-id=00;qemu=7.2.99;package=x'.ljust(STAMP_SIZE, b'\0'))
         src = next(os.path.join(d, 'mypci_minimal.so')
                    for d in modpath.split(':')
                    if os.path.exists(os.path.join(d, 'mypci_minimal.so')))

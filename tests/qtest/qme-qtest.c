@@ -87,10 +87,84 @@ struct QmeQTest {
     unsigned irq_lower[QME_IRQ_LINES];
     bool irq_level[QME_IRQ_LINES];
 
+    const QmeMachine *machine;
     uint64_t mmio32_next;
     uint64_t mmio64_next;
     uint64_t io_next;
 };
+
+/*
+ * Machines
+ */
+
+static const QmeMachine qme_machines[] = {
+    {
+        .name = "virt",
+        .ram_base = QME_VIRT_RAM_BASE,
+        .ecam_base = QME_VIRT_PCIE_ECAM_BASE,
+        .mmio32_base = QME_VIRT_PCIE_MMIO_BASE,
+        .mmio32_end = QME_VIRT_PCIE_MMIO_END,
+        .mmio64_base = QME_VIRT_PCIE_MMIO_HIGH,
+        .mmio64_end = QME_VIRT_PCIE_MMIO_HIGH_END,
+        .io_base = 0x1000,
+        .io_end = QME_VIRT_PCIE_PIO_SIZE - 1,
+        .pio_window = QME_VIRT_PCIE_PIO_BASE,
+        .unassigned = 0xffffffff,
+    }, {
+        .name = "q35",
+        .ram_base = QME_Q35_RAM_BASE,
+        .ecam_base = QME_Q35_PCIE_ECAM_BASE,
+        .mmio32_base = QME_Q35_PCIE_MMIO_BASE,
+        .mmio32_end = QME_Q35_PCIE_MMIO_END,
+        .mmio64_base = QME_Q35_PCIE_MMIO_HIGH,
+        .mmio64_end = QME_Q35_PCIE_MMIO_HIGH_END,
+        /* SeaBIOS's range: clear of vmport (0x5658) and the chipset. */
+        .io_base = 0xc000,
+        .io_end = 0xffff,
+        /* 256 buses (length field 0), enabled. */
+        .pciexbar = (uint32_t)QME_Q35_PCIE_ECAM_BASE | 1,
+    },
+};
+
+static const QmeMachine *qme_machine(void)
+{
+    const char *name = g_getenv("QME_QTEST_MACHINE");
+
+    for (int i = 0; name && *name && i < G_N_ELEMENTS(qme_machines); i++) {
+        if (g_str_equal(name, qme_machines[i].name)) {
+            return &qme_machines[i];
+        }
+    }
+    if (name && *name) {
+        g_error("QME_QTEST_MACHINE=%s: the harness knows virt and q35", name);
+    }
+    return &qme_machines[0];
+}
+
+const char *qme_qtest_machine(void)
+{
+    return qme_machine()->name;
+}
+
+bool qme_qtest_machine_is(const char *name)
+{
+    return g_str_equal(qme_machine()->name, name);
+}
+
+const QmeMachine *qme_qtest_machine_info(void)
+{
+    return qme_machine();
+}
+
+uint64_t qme_qtest_ram_base(void)
+{
+    return qme_machine()->ram_base;
+}
+
+uint32_t qme_qtest_unassigned_readl(void)
+{
+    return qme_machine()->unassigned;
+}
 
 /*
  * Diagnostics
@@ -379,8 +453,9 @@ int qme_qemu_run(const char *args, int timeout_ms, char **output)
     g_autoptr(GError) err = NULL;
     QmeQTest tmp = { 0 };
     int out_fd, status = -1, i;
-    static const char *const base[] = {
-        "-M", "virt", "-accel", "qtest", "-display", "none", "-nodefaults",
+    const char *const base[] = {
+        "-M", qme_machine()->name, "-accel", "qtest", "-display", "none",
+        "-nodefaults",
         "-nic", "none", "-serial", "none", "-monitor", "none",
     };
 
@@ -1337,6 +1412,28 @@ unsigned qme_qtest_xp_words(QmeQTest *qt, uint64_t addr, unsigned count,
     return n;
 }
 
+/*
+ * What firmware would do before any test: on q35, map MMCONFIG (the MCH's
+ * PCIEXBAR, through the legacy 0xcf8/0xcfc ports) so that config space,
+ * extended capabilities included, is ECAM as on virt.  Also after a reset,
+ * which unmaps it.
+ */
+static void qme_machine_init(QmeQTest *qt)
+{
+    const QmeMachine *m = qt->machine;
+
+    qt->mmio32_next = m->mmio32_base;
+    qt->mmio64_next = m->mmio64_base;
+    qt->io_next = m->io_base;
+    if (m->pciexbar) {
+        /* PCIEXBAR: config offset 0x60 of the host bridge at 00:00.0. */
+        g_free(qme_qtest_cmd(qt, "outl 0xcf8 0x80000064"));
+        g_free(qme_qtest_cmd(qt, "outl 0xcfc 0x0"));
+        g_free(qme_qtest_cmd(qt, "outl 0xcf8 0x80000060"));
+        g_free(qme_qtest_cmd(qt, "outl 0xcfc 0x%x", m->pciexbar));
+    }
+}
+
 bool qme_qtest_system_reset(QmeQTest *qt)
 {
     g_autofree char *r = qme_qtest_qmp_ok(qt,
@@ -1355,10 +1452,8 @@ bool qme_qtest_system_reset(QmeQTest *qt)
         return false;
     }
     /* Reset cleared every BAR: start placing them afresh. */
-    qt->mmio32_next = QME_VIRT_PCIE_MMIO_BASE;
-    qt->mmio64_next = QME_VIRT_PCIE_MMIO_HIGH;
-    qt->io_next = 0x1000;
-    return true;
+    qme_machine_init(qt);
+    return qme_qtest_ok(qt);
 }
 
 static char *qme_qom_find(QmeQTest *qt, const char *root,
@@ -1433,9 +1528,10 @@ static QmeQTest *qme_qtest_new(void)
     g_queue_init(&qt->events);
     qt->timeout_ms = qme_default_timeout_ms();
     qt->log = g_getenv("QME_QTEST_LOG") != NULL;
-    qt->mmio32_next = QME_VIRT_PCIE_MMIO_BASE;
-    qt->mmio64_next = QME_VIRT_PCIE_MMIO_HIGH;
-    qt->io_next = 0x1000;
+    qt->machine = qme_machine();
+    qt->mmio32_next = qt->machine->mmio32_base;
+    qt->mmio64_next = qt->machine->mmio64_base;
+    qt->io_next = qt->machine->io_base;
     return qt;
 }
 
@@ -1465,8 +1561,9 @@ static bool qme_qmp_handshake(QmeQTest *qt)
 
 QmeQTest *qme_qtest_startv(const char *args_fmt, va_list ap)
 {
-    static const char *const base[] = {
-        "-M", "virt", "-accel", "qtest", "-display", "none", "-nodefaults",
+    const char *const base[] = {
+        "-M", qme_machine()->name, "-accel", "qtest", "-display", "none",
+        "-nodefaults",
         "-nic", "none", "-serial", "none", "-monitor", "none",
     };
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
@@ -1523,6 +1620,10 @@ QmeQTest *qme_qtest_startv(const char *args_fmt, va_list ap)
         goto out;
     }
     ok = qme_qmp_handshake(qt);
+    if (ok) {
+        qme_machine_init(qt);
+        ok = qme_qtest_ok(qt);
+    }
 
 out:
     if (lfd_qtest >= 0) {
@@ -1650,16 +1751,17 @@ QmeQTest *qme_qtest_start_incoming(const char *file, const char *args_fmt,
  * PCI
  */
 
-static uint64_t qme_ecam_addr(uint8_t bus, uint8_t devfn, uint16_t offset)
+static uint64_t qme_ecam_addr(QmeQTest *qt, uint8_t bus, uint8_t devfn,
+                              uint16_t offset)
 {
-    return QME_VIRT_PCIE_ECAM_BASE + ((uint64_t)bus << 20) +
+    return qt->machine->ecam_base + ((uint64_t)bus << 20) +
            ((uint64_t)devfn << 12) + (offset & 0xfff);
 }
 
 uint32_t qme_pci_cfg_read(QmeQTest *qt, uint8_t bus, uint8_t devfn,
                           uint16_t offset, unsigned size)
 {
-    uint64_t a = qme_ecam_addr(bus, devfn, offset);
+    uint64_t a = qme_ecam_addr(qt, bus, devfn, offset);
 
     switch (size) {
     case 1:
@@ -1675,7 +1777,7 @@ uint32_t qme_pci_cfg_read(QmeQTest *qt, uint8_t bus, uint8_t devfn,
 void qme_pci_cfg_write(QmeQTest *qt, uint8_t bus, uint8_t devfn,
                        uint16_t offset, unsigned size, uint32_t val)
 {
-    uint64_t a = qme_ecam_addr(bus, devfn, offset);
+    uint64_t a = qme_ecam_addr(qt, bus, devfn, offset);
 
     switch (size) {
     case 1:
@@ -1837,15 +1939,15 @@ bool qme_pci_assign_bars(QmePciDev *d)
             continue;
         }
         if (b->io) {
-            ok = qme_pci_alloc(&qt->io_next, QME_VIRT_PCIE_PIO_SIZE - 1,
+            ok = qme_pci_alloc(&qt->io_next, qt->machine->io_end,
                                b->size, 4, &addr);
         } else {
             ok = !(b->is64 && d->bar64_high) &&
-                 qme_pci_alloc(&qt->mmio32_next, QME_VIRT_PCIE_MMIO_END,
+                 qme_pci_alloc(&qt->mmio32_next, qt->machine->mmio32_end,
                                b->size, 0x1000, &addr);
             if (!ok && b->is64) {
                 ok = qme_pci_alloc(&qt->mmio64_next,
-                                   QME_VIRT_PCIE_MMIO_HIGH_END,
+                                   qt->machine->mmio64_end,
                                    b->size, 0x1000, &addr);
             }
         }
@@ -1887,47 +1989,114 @@ uint64_t qme_pci_bar_cpu_addr(QmePciDev *d, int bar)
                  QME_PCI_SLOT(d->devfn), QME_PCI_FUNC(d->devfn));
         return 0;
     }
-    return b->io ? QME_VIRT_PCIE_PIO_BASE + b->addr : b->addr;
+    return b->io ? d->qt->machine->pio_window + b->addr : b->addr;
+}
+
+/*
+ * An I/O BAR on a machine without a PIO window (x86): port I/O, which
+ * has no 64-bit access.  Returns false for every other BAR.
+ */
+static bool qme_pci_bar_port(QmePciDev *d, int bar, uint64_t off,
+                             unsigned size, bool write, uint64_t *val)
+{
+    g_autofree char *r = NULL;
+    static const char w[] = { [1] = 'b', [2] = 'w', [4] = 'l' };
+
+    g_assert(bar >= 0 && bar < 6);
+    if (!d->bar[bar].io || d->qt->machine->pio_window) {
+        return false;
+    }
+    if (size > 4) {
+        qme_fail(d->qt, "8-byte access to I/O BAR%d: x86 port I/O has none",
+                 bar);
+        *val = 0;
+        return true;
+    }
+    if (write) {
+        r = qme_qtest_cmd(d->qt, "out%c 0x%" PRIx64 " 0x%" PRIx64, w[size],
+                          qme_pci_bar_cpu_addr(d, bar) + off, *val);
+    } else {
+        r = qme_qtest_cmd(d->qt, "in%c 0x%" PRIx64, w[size],
+                          qme_pci_bar_cpu_addr(d, bar) + off);
+        *val = r ? g_ascii_strtoull(r, NULL, 0) : 0;
+    }
+    return true;
 }
 
 uint8_t qme_pci_bar_readb(QmePciDev *d, int bar, uint64_t off)
 {
+    uint64_t v;
+
+    if (qme_pci_bar_port(d, bar, off, 1, false, &v)) {
+        return v;
+    }
     return qme_qtest_readb(d->qt, qme_pci_bar_cpu_addr(d, bar) + off);
 }
 
 uint16_t qme_pci_bar_readw(QmePciDev *d, int bar, uint64_t off)
 {
+    uint64_t v;
+
+    if (qme_pci_bar_port(d, bar, off, 2, false, &v)) {
+        return v;
+    }
     return qme_qtest_readw(d->qt, qme_pci_bar_cpu_addr(d, bar) + off);
 }
 
 uint32_t qme_pci_bar_readl(QmePciDev *d, int bar, uint64_t off)
 {
+    uint64_t v;
+
+    if (qme_pci_bar_port(d, bar, off, 4, false, &v)) {
+        return v;
+    }
     return qme_qtest_readl(d->qt, qme_pci_bar_cpu_addr(d, bar) + off);
 }
 
 uint64_t qme_pci_bar_readq(QmePciDev *d, int bar, uint64_t off)
 {
+    uint64_t v;
+
+    if (qme_pci_bar_port(d, bar, off, 8, false, &v)) {
+        return v;
+    }
     return qme_qtest_readq(d->qt, qme_pci_bar_cpu_addr(d, bar) + off);
 }
 
 void qme_pci_bar_writeb(QmePciDev *d, int bar, uint64_t off, uint8_t val)
 {
-    qme_qtest_writeb(d->qt, qme_pci_bar_cpu_addr(d, bar) + off, val);
+    uint64_t v = val;
+
+    if (!qme_pci_bar_port(d, bar, off, 1, true, &v)) {
+        qme_qtest_writeb(d->qt, qme_pci_bar_cpu_addr(d, bar) + off, val);
+    }
 }
 
 void qme_pci_bar_writew(QmePciDev *d, int bar, uint64_t off, uint16_t val)
 {
-    qme_qtest_writew(d->qt, qme_pci_bar_cpu_addr(d, bar) + off, val);
+    uint64_t v = val;
+
+    if (!qme_pci_bar_port(d, bar, off, 2, true, &v)) {
+        qme_qtest_writew(d->qt, qme_pci_bar_cpu_addr(d, bar) + off, val);
+    }
 }
 
 void qme_pci_bar_writel(QmePciDev *d, int bar, uint64_t off, uint32_t val)
 {
-    qme_qtest_writel(d->qt, qme_pci_bar_cpu_addr(d, bar) + off, val);
+    uint64_t v = val;
+
+    if (!qme_pci_bar_port(d, bar, off, 4, true, &v)) {
+        qme_qtest_writel(d->qt, qme_pci_bar_cpu_addr(d, bar) + off, val);
+    }
 }
 
 void qme_pci_bar_writeq(QmePciDev *d, int bar, uint64_t off, uint64_t val)
 {
-    qme_qtest_writeq(d->qt, qme_pci_bar_cpu_addr(d, bar) + off, val);
+    uint64_t v = val;
+
+    if (!qme_pci_bar_port(d, bar, off, 8, true, &v)) {
+        qme_qtest_writeq(d->qt, qme_pci_bar_cpu_addr(d, bar) + off, val);
+    }
 }
 
 uint8_t qme_pci_find_cap(QmePciDev *d, uint8_t cap_id)

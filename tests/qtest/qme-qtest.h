@@ -13,6 +13,7 @@
  * timeout.  There is no global state: everything hangs off a QmeQTest.
  *
  * Environment: QME_QEMU (binary, default /usr/bin/qemu-system-aarch64),
+ * QME_QTEST_MACHINE (virt or q35, default virt),
  * QME_LOADER (put in LD_PRELOAD of the QEMU child only), QME_MODULE_PATH
  * (passed to the QEMU child only), QME_QTEST_TIMEOUT (seconds per wait,
  * default 30), QME_QTEST_LOG (if set, every qtest/QMP line is logged).
@@ -42,7 +43,51 @@ G_BEGIN_DECLS
 #define QME_VIRT_PCIE_MMIO_HIGH_END 0xffffffffffULL     /* inclusive */
 #define QME_VIRT_PCIE_SPI_BASE      3       /* INTA..INTD = SPI 3..6 */
 
+/*
+ * The "q35" machine (qemu-system-x86_64, no firmware): MMCONFIG is mapped
+ * by the harness at the address SeaBIOS uses; INTx goes to the IOAPIC and
+ * MSIs to the LAPIC window at 0xfee00000.
+ */
+#define QME_Q35_RAM_BASE            0x0ULL
+#define QME_Q35_PCIE_ECAM_BASE      0xb0000000ULL
+#define QME_Q35_PCIE_MMIO_BASE      0xc0000000ULL
+#define QME_Q35_PCIE_MMIO_END       0xfebfffffULL       /* inclusive */
+#define QME_Q35_PCIE_MMIO_HIGH      0x8000000000ULL
+#define QME_Q35_PCIE_MMIO_HIGH_END  0xffffffffffULL     /* inclusive */
+#define QME_Q35_MSI_ADDR            0xfee00000ULL
+
 typedef struct QmeQTest QmeQTest;
+
+/* What the harness knows of a machine (addresses are CPU physical). */
+typedef struct QmeMachine {
+    const char *name;
+    uint64_t ram_base;
+    uint64_t ecam_base;
+    uint64_t mmio32_base, mmio32_end;   /* inclusive */
+    uint64_t mmio64_base, mmio64_end;
+    uint64_t io_base, io_end;           /* PCI I/O addresses */
+    /* CPU address of PCI I/O space; 0: x86 port I/O (in/out). */
+    uint64_t pio_window;
+    /* 0xb0000000 | enable, written to the MCH's PCIEXBAR (q35 only). */
+    uint32_t pciexbar;
+    uint32_t unassigned;                /* qme_qtest_unassigned_readl() */
+} QmeMachine;
+
+/*
+ * The machine every QEMU of this process runs: QME_QTEST_MACHINE ("virt",
+ * the default, or "q35" with QME_QEMU naming qemu-system-x86_64).  The
+ * harness's addresses (ECAM, BAR windows, RAM) follow it.
+ */
+const char *qme_qtest_machine(void);
+bool qme_qtest_machine_is(const char *name);
+const QmeMachine *qme_qtest_machine_info(void);
+/* Guest RAM of the machine starts here (-m sets how much; default 128M). */
+uint64_t qme_qtest_ram_base(void);
+/*
+ * What a 32-bit read where no device decodes returns: all-ones in virt's
+ * PCIe window, 0 on q35 (QEMU's unassigned memory).
+ */
+uint32_t qme_qtest_unassigned_readl(void);
 
 /*
  * Lifecycle
@@ -50,11 +95,12 @@ typedef struct QmeQTest QmeQTest;
 
 /*
  * Start QEMU with the standard arguments
- *   -M virt -accel qtest -display none -nodefaults -nic none -serial none
+ *   -M MACHINE -accel qtest -display none -nodefaults -nic none -serial none
  *   -monitor none -qtest unix:S,abstract=on -qtest-log none
  *   -qmp unix:Q,abstract=on
  * followed by @args_fmt (split like a shell would, so quoting works).
- * "-M virt" may be overridden by passing another -M later.
+ * MACHINE is qme_qtest_machine(); it may be overridden by passing
+ * another -M later.
  * Returns NULL (after reporting a test failure with QEMU's stderr) if
  * QEMU does not come up.
  */
@@ -102,7 +148,7 @@ pid_t qme_qtest_pid(QmeQTest *qt);
 
 /*
  * Run QEMU to completion without qtest sockets:
- *   $QME_QEMU -M virt -accel qtest -display none -nodefaults -nic none
+ *   $QME_QEMU -M MACHINE -accel qtest -display none -nodefaults -nic none
  *   -serial none -monitor none ARGS
  * with the same preload environment.  Returns the exit status (128 + signal
  * if killed by a signal; -1 if it had to be killed after @timeout_ms or
@@ -218,7 +264,7 @@ bool qme_json_has(const char *json, const char *path);
 char *qme_json_quote(const char *s);
 
 /*
- * PCI on virt's ECAM (bus 0 unless said otherwise).
+ * PCI on the machine's ECAM (bus 0 unless said otherwise).
  */
 typedef struct QmePciBar {
     bool present;

@@ -1,7 +1,8 @@
 /*
  * qtest of the harness's generic PCI code with stock devices of the distro
  * binary: e1000e (several 32-bit BARs, an I/O BAR, MSI-X, PCIe extended
- * capabilities) and nvme (a 64-bit BAR, low and high window).
+ * capabilities) and nvme (a 64-bit BAR, low and high window), on virt and
+ * (QME_QTEST_MACHINE=q35) on q35, where the I/O BAR is x86 port I/O.
  *
  * Copyright (c) 2026 qemu-modules-extra developers
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -15,6 +16,7 @@
                     "-device e1000e,addr=03.0,netdev=n0,romfile="
 #define E1000E_VENDOR_ID    0x8086
 #define E1000E_DEVICE_ID    0x10d3
+#define E1000E_REG_STATUS   0x0008
 #define E1000E_REG_ICS      0x00c8
 #define E1000E_REG_IMS      0x00d0
 #define E1000E_REG_IVAR     0x00e4
@@ -29,10 +31,11 @@
 #define NVME_REG_VS         0x08
 #define NVME_VS_1_4         0x00010400
 
-#define MSIX_ADDR           (QME_VIRT_RAM_BASE + 0x3000)
+#define MSIX_ADDR           (qme_qtest_ram_base() + 0x3000)
 
 static void test_e1000e(void)
 {
+    const QmeMachine *m = qme_qtest_machine_info();
     QmeQTest *qt = qme_qtest_start(E1000E_ARGS);
     QmePciDev *d = qt ? qme_pci_find(qt, E1000E_VENDOR_ID, E1000E_DEVICE_ID,
                                      0) : NULL;
@@ -60,20 +63,27 @@ static void test_e1000e(void)
         g_assert_false(b->is64);
         g_assert_cmphex(b->addr & (b->size - 1), ==, 0);
         if (b->io) {
-            g_assert_cmphex(b->addr + b->size, <=, QME_VIRT_PCIE_PIO_SIZE);
+            g_assert_cmphex(b->addr, >=, m->io_base);
+            g_assert_cmphex(b->addr + b->size - 1, <=, m->io_end);
             g_assert_cmphex(qme_pci_config_readl(d, 0x10 + 4 * i) & ~3u, ==,
                             b->addr);
         } else {
             /* placed in order, without overlap, in the low window */
-            g_assert_cmphex(b->addr, >=, MAX(end, QME_VIRT_PCIE_MMIO_BASE));
+            g_assert_cmphex(b->addr, >=, MAX(end, m->mmio32_base));
             end = b->addr + b->size;
-            g_assert_cmphex(end - 1, <=, QME_VIRT_PCIE_MMIO_END);
+            g_assert_cmphex(end - 1, <=, m->mmio32_end);
         }
     }
     /* I/O, memory and bus master enabled */
     g_assert_cmphex(qme_pci_config_readw(d, 0x04) & 0x7, ==, 0x7);
     g_assert_cmphex(qme_pci_bar_cpu_addr(d, 2), ==,
-                    QME_VIRT_PCIE_PIO_BASE + d->bar[2].addr);
+                    m->pio_window + d->bar[2].addr);
+    /* The I/O BAR answers: IOADDR selects a register, IODATA reads it. */
+    qme_pci_bar_writel(d, 2, 0, E1000E_REG_STATUS);
+    g_assert_cmphex(qme_pci_bar_readl(d, 2, 0), ==, E1000E_REG_STATUS);
+    g_assert_cmphex(qme_pci_bar_readl(d, 2, 4), ==,
+                    qme_pci_bar_readl(d, 0, E1000E_REG_STATUS));
+    g_assert_cmphex(qme_pci_bar_readl(d, 2, 4), !=, 0);
 
     /* capabilities: PCIe, MSI-X; extended: AER (id 1) at 0x100 */
     g_assert_cmphex(qme_pci_find_cap(d, 0x10), !=, 0);
@@ -121,10 +131,13 @@ static void test_nvme_bar64(gconstpointer data)
     g_assert_cmphex(d->bar[0].size, ==, 16 * 1024);
     g_assert_false(d->bar[1].present);       /* upper half of BAR0 */
     if (high) {
-        g_assert_cmphex(d->bar[0].addr, ==, QME_VIRT_PCIE_MMIO_HIGH);
-        g_assert_cmphex(qme_pci_config_readl(d, 0x14), ==, 0x80);
+        g_assert_cmphex(d->bar[0].addr, ==,
+                        qme_qtest_machine_info()->mmio64_base);
+        g_assert_cmphex(qme_pci_config_readl(d, 0x14), ==,
+                        qme_qtest_machine_info()->mmio64_base >> 32);
     } else {
-        g_assert_cmphex(d->bar[0].addr, ==, QME_VIRT_PCIE_MMIO_BASE);
+        g_assert_cmphex(d->bar[0].addr, ==,
+                        qme_qtest_machine_info()->mmio32_base);
         g_assert_cmphex(qme_pci_config_readl(d, 0x14), ==, 0);
     }
     g_assert_cmphex(qme_pci_config_readl(d, 0x10) & ~0xfu, ==,

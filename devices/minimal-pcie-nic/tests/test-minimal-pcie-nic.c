@@ -17,10 +17,10 @@
 
 #define SLOT        5
 #define DEV_ARGS    "-device minimal-pcie-nic,addr=05.0"
-#define MSG_BASE    (QME_VIRT_RAM_BASE + 0x1000)   /* message landing zone */
-#define RAM_A       (QME_VIRT_RAM_BASE + 0x100000)
-#define RAM_B       (QME_VIRT_RAM_BASE + 0x200000)
-#define RAM_C       (QME_VIRT_RAM_BASE + 0x300000)
+#define MSG_BASE    (qme_qtest_ram_base() + 0x1000)   /* message landing zone */
+#define RAM_A       (qme_qtest_ram_base() + 0x100000)
+#define RAM_B       (qme_qtest_ram_base() + 0x200000)
+#define RAM_C       (qme_qtest_ram_base() + 0x300000)
 #define UNASSIGNED  0x70000000ULL      /* above 128 MiB of RAM: nothing */
 #define POISON      0xdeadbeefU
 
@@ -789,9 +789,12 @@ int main(int argc, char **argv)
     ADD("/minimal-pcie-nic/msix/vectors", test_msix_vectors, NULL);
     ADD("/minimal-pcie-nic/msix/mask-pba", test_msix_mask_pba, NULL);
     ADD("/minimal-pcie-nic/msi/vectors", test_msi_vectors, ",stage=msi");
-    ADD("/minimal-pcie-nic/intx", test_intx, NULL);
-    ADD("/minimal-pcie-nic/intx-disable-byte-write", test_intx_disable_byte,
-        ",stage=msi");
+    /* INTx is checked at virt's GIC (q35's IOAPIC routing is not modelled). */
+    if (qme_qtest_machine_is("virt")) {
+        ADD("/minimal-pcie-nic/intx", test_intx, NULL);
+        ADD("/minimal-pcie-nic/intx-disable-byte-write",
+            test_intx_disable_byte, ",stage=msi");
+    }
     ADD("/minimal-pcie-nic/dma/round-trip", test_dma, NULL);
     ADD("/minimal-pcie-nic/dma/errors", test_dma_errors, NULL);
     ADD("/minimal-pcie-nic/bad-access", test_bad_access, NULL);

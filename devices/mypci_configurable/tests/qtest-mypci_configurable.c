@@ -47,11 +47,11 @@
 #define REG_ARGS                DEV_ARGS ",reg=0x42"
 /* virt swizzles INTA of slot s to SPI 3 + s % 4 */
 #define INTX_LINE               (QME_VIRT_PCIE_SPI_BASE + SLOT % 4)
-#define MSI_ADDR                (QME_VIRT_RAM_BASE + 0x1000)
+#define MSI_ADDR                (qme_qtest_ram_base() + 0x1000)
 #define MSI_DATA                0x4d59
-#define RAM_A                   (QME_VIRT_RAM_BASE + 0x100000)
-#define RAM_B                   (QME_VIRT_RAM_BASE + 0x200000)
-/* A hole in virt's memory map: nothing decodes there. */
+#define RAM_A                   (qme_qtest_ram_base() + 0x100000)
+#define RAM_B                   (qme_qtest_ram_base() + 0x200000)
+/* A hole in virt's memory map (and above q35's 128M RAM): no decoder. */
 #define UNMAPPED_ADDR           0x0b000000ULL
 /*
  * virt's GICv2 distributor: a level-triggered SPI whose line is high reads
@@ -111,6 +111,16 @@ static char *qom_get(QmeQTest *qt, const char *prop)
         prop);
 
     return r ? qme_json_get(r, "return") : NULL;
+}
+
+/*
+ * INTx is checked at virt's GIC; on q35 it goes through the ICH9 PIRQ
+ * routing to the IOAPIC, which these tests do not model: there they check
+ * the device side (IRQ_STATUS, the interrupt status bit) only.
+ */
+static bool has_gic(void)
+{
+    return qme_qtest_machine_is("virt");
 }
 
 static char *gic_path(Fixture *f)
@@ -553,8 +563,10 @@ static void test_msi(Fixture *f, gconstpointer data)
     flags = qme_pci_config_readw(d, MYCFG_MSI_CAP_OFFSET + 2);
     g_assert_cmphex(flags & 0x80, ==, 0x80);        /* 64-bit */
     g_assert_cmphex(flags & 0x0e, ==, 0);           /* one vector */
-    gic = gic_path(f);
-    g_assert_true(gic && qme_qtest_irq_intercept_in(qt, gic));
+    if (has_gic()) {
+        gic = gic_path(f);
+        g_assert_true(gic && qme_qtest_irq_intercept_in(qt, gic));
+    }
 
     qme_qtest_writel(qt, MSI_ADDR, 0);
     g_assert_true(qme_pci_msi_enable(d, MSI_ADDR, MSI_DATA));
@@ -584,8 +596,14 @@ static void test_msi(Fixture *f, gconstpointer data)
 
     /* Back to INTx: the still pending cause asserts the line. */
     qme_pci_msi_disable(d);
-    g_assert_true(qme_qtest_irq_level(qt, INTX_LINE));
+    g_assert_cmphex(qme_pci_config_readw(d, PCI_STATUS) &
+                    PCI_STATUS_INTERRUPT, ==, PCI_STATUS_INTERRUPT);
+    if (has_gic()) {
+        g_assert_true(qme_qtest_irq_level(qt, INTX_LINE));
+    }
     wr(f, MYCFG_REG_IRQ_STATUS, 0x7);
+    g_assert_cmphex(qme_pci_config_readw(d, PCI_STATUS) &
+                    PCI_STATUS_INTERRUPT, ==, 0);
     g_assert_false(qme_qtest_irq_level(qt, INTX_LINE));
 }
 
@@ -653,16 +671,22 @@ static void test_vendor_cap(Fixture *f, gconstpointer data)
     g_assert_cmphex(rd(f, MYCFG_REG_VALUE), ==, 0x5aa5f00d);
 
     /* CTRL.RESET_REGS resets BAR0 (and drops a pending INTx); reads 0. */
-    gic = gic_path(f);
-    g_assert_true(gic && qme_qtest_irq_intercept_in(qt, gic));
+    if (has_gic()) {
+        gic = gic_path(f);
+        g_assert_true(gic && qme_qtest_irq_intercept_in(qt, gic));
+    }
     wr(f, MYCFG_REG_IRQ_ENABLE, 0x1);
     wr(f, MYCFG_REG_DOORBELL, 1);
-    g_assert_true(qme_qtest_irq_level(qt, INTX_LINE));
+    g_assert_cmphex(qme_pci_config_readw(d, PCI_STATUS) &
+                    PCI_STATUS_INTERRUPT, ==, PCI_STATUS_INTERRUPT);
+    g_assert_true(!has_gic() || qme_qtest_irq_level(qt, INTX_LINE));
     qme_pci_config_writeb(d, VCAP(MYCFG_VCAP_OFF_CTRL), 0xff);
     g_assert_cmphex(qme_pci_config_readb(d, VCAP(MYCFG_VCAP_OFF_CTRL)), ==, 0);
     g_assert_cmphex(rd(f, MYCFG_REG_VALUE), ==, 0x42);
     g_assert_cmphex(rd(f, MYCFG_REG_IRQ_STATUS), ==, 0);
     g_assert_cmphex(rd(f, MYCFG_REG_IRQ_ENABLE), ==, 0);
+    g_assert_cmphex(qme_pci_config_readw(d, PCI_STATUS) &
+                    PCI_STATUS_INTERRUPT, ==, 0);
     g_assert_false(qme_qtest_irq_level(qt, INTX_LINE));
     /* Reserved bytes of the capability are read-only 0. */
     qme_pci_config_writel(d, VCAP(MYCFG_VCAP_OFF_CTRL), 0xfffffffe);
@@ -891,8 +915,9 @@ static void test_migration(Fixture *f, gconstpointer data)
     qme_pci_bar_writeq(f->dev, 0, MYCFG_REG_DMA_SRC, 0x1234567890ULL);
     g_assert_cmphex(qme_pci_config_readw(f->dev, PCI_STATUS) &
                     PCI_STATUS_INTERRUPT, ==, PCI_STATUS_INTERRUPT);
-    g_assert_cmphex(qme_qtest_readl(f->qt, GICD_ISPENDR(INTX_GIC_ID)) &
-                    INTX_GIC_BIT, ==, INTX_GIC_BIT);
+    g_assert_true(!has_gic() ||
+                  (qme_qtest_readl(f->qt, GICD_ISPENDR(INTX_GIC_ID)) &
+                   INTX_GIC_BIT));
     g_assert_true(qme_qtest_migrate_to_file(f->qt, file, 30000));
 
     dst = qme_qtest_start_incoming(file, REG_ARGS);
@@ -922,11 +947,15 @@ static void test_migration(Fixture *f, gconstpointer data)
         g_assert_cmpmem(back, MYCFG_BAR2_SIZE_DEFAULT, pattern,
                         MYCFG_BAR2_SIZE_DEFAULT);
         /* The line really is up at the GIC; acknowledging lowers it. */
-        g_assert_cmphex(qme_qtest_readl(dst, GICD_ISPENDR(INTX_GIC_ID)) &
-                        INTX_GIC_BIT, ==, INTX_GIC_BIT);
+        g_assert_true(!has_gic() ||
+                      (qme_qtest_readl(dst, GICD_ISPENDR(INTX_GIC_ID)) &
+                       INTX_GIC_BIT));
         wr(&g, MYCFG_REG_IRQ_STATUS, MYCFG_IRQ_STATUS_DOORBELL_MASK);
-        g_assert_cmphex(qme_qtest_readl(dst, GICD_ISPENDR(INTX_GIC_ID)) &
-                        INTX_GIC_BIT, ==, 0);
+        g_assert_cmphex(qme_pci_config_readw(dd, PCI_STATUS) &
+                        PCI_STATUS_INTERRUPT, ==, 0);
+        g_assert_true(!has_gic() ||
+                      !(qme_qtest_readl(dst, GICD_ISPENDR(INTX_GIC_ID)) &
+                        INTX_GIC_BIT));
         /* The reg property of the destination still drives reset. */
         g_assert_true(qme_qtest_system_reset(dst));
         g_assert_true(qme_pci_assign_bars(dd));
@@ -1001,8 +1030,10 @@ int main(int argc, char **argv)
         "-device pcie-root-port,id=rp,chassis=1,addr=02.0 "
         "-device mypci_configurable,bus=rp,id=c0,reg=0x42");
     ADD("conventional-on-root-bus", test_conventional, REG_ARGS);
-    ADD("intx", test_intx, REG_ARGS);
-    ADD("intx-disable-byte-write", test_intx_disable_byte, REG_ARGS);
+    if (has_gic()) {
+        ADD("intx", test_intx, REG_ARGS);
+        ADD("intx-disable-byte-write", test_intx_disable_byte, REG_ARGS);
+    }
     ADD("msi", test_msi, REG_ARGS);
     ADD("msi-off", test_msi_off, REG_ARGS ",msi=off");
     ADD("vendor-capability", test_vendor_cap, REG_ARGS);
