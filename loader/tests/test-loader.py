@@ -45,6 +45,21 @@ def check(ok, name, detail=''):
             print(f'# {line}')
 
 
+# In a sanitizer build QEMU starts with ASan's note that its coroutines
+# confuse ASan: expected, and not part of QEMU's own output.
+SANITIZER_NOTE = re.compile(
+    r"^(==\d+==WARNING: ASan (doesn't fully support makecontext/swapcontext"
+    r"|is ignoring requested __asan_handle_no_return)|False positive error "
+    r"reports may follow$|For details see https://github.com/google/"
+    r"sanitizers/issues/189$)")
+
+
+def without_sanitizer_note(result):
+    result.stderr = ''.join(l for l in result.stderr.splitlines(True)
+                            if not SANITIZER_NOTE.match(l))
+    return result
+
+
 def run(cmd, env_extra=None, preload=True, timeout=30, input=None):
     env = dict(os.environ)
     env.pop('LD_PRELOAD', None)
@@ -53,8 +68,9 @@ def run(cmd, env_extra=None, preload=True, timeout=30, input=None):
         env['LD_PRELOAD'] = loader
         env['QME_MODULE_PATH'] = modpath
     env.update(env_extra or {})
-    return subprocess.run(cmd, env=env, capture_output=True, text=True,
-                          timeout=timeout, input=input)
+    return without_sanitizer_note(
+        subprocess.run(cmd, env=env, capture_output=True, text=True,
+                       timeout=timeout, input=input))
 
 
 # 1. The stock binary lists and describes our devices.
@@ -218,8 +234,9 @@ def run_as(argv0, exe, args, env_extra=None, **kw):
     env = {k: v for k, v in os.environ.items()
            if k not in ('LD_PRELOAD', 'QME_MODULE_PATH', 'QME_WRAPPED')}
     env.update(env_extra or {})
-    return subprocess.run([argv0] + args, executable=exe, env=env,
-                          capture_output=True, text=True, timeout=30, **kw)
+    return without_sanitizer_note(
+        subprocess.run([argv0] + args, executable=exe, env=env,
+                       capture_output=True, text=True, timeout=30, **kw))
 
 
 if wrapper:
