@@ -5,6 +5,8 @@
 #  - a device node replaced by a regular file, the way QEMU's atomic DTB
 #    writer replaced /dev/null (temporary file renamed over the target);
 #  - a file written outside the allowed folders, and not one inside;
+#  - a file removed beside the build tree; not the build tree's creation, nor
+#    the log CI holds open while it runs us;
 #  - a process left running with the run's token;
 #  - a listening socket left open;
 #  - a mount left behind (in a private mount namespace);
@@ -144,6 +146,50 @@ def check_listen():
        'a listening socket left open is caught', r.stdout + r.stderr)
 
 
+def check_files_around_the_run():
+    root = tempfile.mkdtemp(dir=TMP, prefix='root-')
+    src = os.path.join(root, 'work', 'src')
+    out = os.path.join(root, 'out')
+    for d in (src, out):
+        os.makedirs(d)
+    for name in ('README', 'LICENSE'):
+        with open(os.path.join(src, name), 'w') as f:
+            f.write('keep\n')
+    log = os.path.join(out, 'ci.log')
+    args = ('--only', 'files', '--root', root,
+            '--allow', os.path.join(src, 'build'))
+
+    # CI writes our output to a log it opened before the run.
+    ci = subprocess.Popen(['sh', '-c', 'exec 3>>"$1"; exec sleep 60',
+                           'sh', log])
+    try:
+        time.sleep(0.3)
+        st = state_dir()
+        hygiene('begin', st, *args)
+        os.makedirs(os.path.join(src, 'build'))
+        with open(os.path.join(src, 'build', 'build.ninja'), 'w') as f:
+            f.write('x')
+        with open(log, 'a') as f:
+            f.write('1/64 OK\n')
+        r = hygiene('end', st, *args)
+        ok(r.returncode == 0, 'creating the build tree inside the source '
+           'tree and the log CI holds open pass', r.stdout + r.stderr)
+    finally:
+        ci.kill()
+        ci.wait()
+
+    st = state_dir()
+    hygiene('begin', st, *args)
+    os.unlink(os.path.join(src, 'LICENSE'))
+    with open(log, 'a') as f:
+        f.write('written by the tests\n')
+    r = hygiene('end', st, *args)
+    ok(r.returncode == 1 and f'{src}/LICENSE (removed)' in r.stdout and
+       log in r.stdout and 'README' not in r.stdout,
+       'a file removed beside the build tree is caught, and a log no older '
+       'process holds open is the tests\'', r.stdout + r.stderr)
+
+
 def check_mounts():
     if os.geteuid() != 0 or not shutil.which('unshare'):
         skip('a mount left behind is caught', 'needs root and unshare')
@@ -164,6 +210,7 @@ def check_mounts():
 try:
     check_dev()
     check_files()
+    check_files_around_the_run()
     check_procs()
     check_listen()
     check_mounts()
