@@ -21,7 +21,7 @@ meson compile -C "$build" >/dev/null
 # its device server running: devices/mmio-sockdev/demo.sh shows it.
 devices=
 for d in mypci_minimal mypci_configurable,reg=0x42 minimal-pcie-nic stopwatch; do
-    [ -f "$build/devices/${d%%,*}/${d%%,*}.so" ] && devices="$devices -device $d"
+    [ -f "$build/devices/${d%%,*}.so" ] && devices="$devices -device $d"
 done
 kernel=$(sed -n "s/^QME_GUEST_KERNEL='\{0,1\}\([^']*\)'\{0,1\}$/\1/p" \
     "${QME_CACHE:-/var/cache/qemu-modules-extra}/guest.env")
@@ -31,7 +31,7 @@ meson devenv -C "$build" qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on \
     -kernel "$kernel" -initrd "$build/images/initrd.gz" \
     -append "console=ttyAMA0 quiet panic=-1 qme.demo=1" $devices
 
-if [ -f "$build/devices/mmio-sockdev/mmio-sockdev.so" ]; then
+if [ -f "$build/devices/mmio-sockdev.so" ]; then
     echo "demo: mmio-sockdev: reference UART server + bare-metal firmware"
     "$top/devices/mmio-sockdev/demo.sh" "$build"
 fi

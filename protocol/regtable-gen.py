@@ -36,7 +36,9 @@ HOOK_PROTO = {
 }
 HOOKS = ('read', 'pre_write', 'post_write')
 
-TOP_KEYS = {'name', 'prefix', 'doc', 'constants', 'register'}
+TOP_KEYS = {'name', 'prefix', 'doc', 'bus', 'constants', 'register'}
+# Where the device sits: on a PCI bus, or bus-less on a platform (virt).
+BUSES = ('pci', 'platform')
 REG_KEYS = {'name', 'offset', 'size', 'access', 'reset', 'writable',
             'reserved', 'partial', 'doc', 'field'} | set(HOOKS)
 FIELD_KEYS = {'name', 'bit', 'width', 'doc'}
@@ -220,6 +222,9 @@ def parse(path):
         raise GenError(f'prefix {b.prefix!r} is not an upper-case '
                        f'identifier')
     b.doc = one_line(get(data, 'doc', 'str', '', default=''), '')
+    b.bus = get(data, 'bus', 'str', '', default='pci')
+    if b.bus not in BUSES:
+        raise GenError(f'bus {b.bus!r}: must be one of {", ".join(BUSES)}')
 
     consts = data.get('constants', {})
     if not isinstance(consts, dict):
@@ -552,6 +557,9 @@ def main(argv=None):
     ap.add_argument('--update-doc', metavar='FILE', action='append',
                     default=[], help='rewrite the register map between the '
                     'regmap markers of FILE')
+    ap.add_argument('--print-bus', action='store_true',
+                    help='print the device\'s bus (pci or platform): '
+                    'the build picks the module kind from it')
     args = ap.parse_args(argv)
 
     try:
@@ -560,6 +568,8 @@ def main(argv=None):
         sys.stderr.write(f'{args.input}: {e}\n')
         return 1
 
+    if args.print_bus:
+        print(b.bus)
     md = gen_markdown(b)
     if args.header:
         write(args.header, gen_header(b))

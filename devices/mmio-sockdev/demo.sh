@@ -6,7 +6,7 @@ set -e
 B=$(cd "${1:-build}" && pwd)
 D="$B/devices/mmio-sockdev"
 PORT=${PORT:-7890}
-"$D/sockdev-uart-server" --port "$PORT" --once &
+"$B/devices/sockdev-uart/sockdev-uart-server" --port "$PORT" --once &
 SRV=$!
 trap 'kill $SRV 2>/dev/null || true' EXIT INT TERM
 sleep 0.3

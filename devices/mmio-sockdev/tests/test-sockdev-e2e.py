@@ -24,7 +24,7 @@ from sockdev_testlib import ENV, QEMU, Qmp, free_port, ok, run_qemu, tap_done
 
 B = sys.argv[1]
 D = os.path.join(B, 'devices', 'mmio-sockdev')
-SERVER = os.path.join(D, 'sockdev-uart-server')
+SERVER = os.path.join(B, 'devices', 'sockdev-uart', 'sockdev-uart-server')
 FW = os.path.join(D, 'firmware', 'sockdev-hello.elf')
 # Bounded; the temporary folder goes at exit.
 TMP = lib.guard('sockdev-e2e-', 170)

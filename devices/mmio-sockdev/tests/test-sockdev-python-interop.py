@@ -29,7 +29,7 @@ from sockdev_testlib import (ENV, QEMU, Qmp, free_port, ok,  # noqa: E402
                              tap_done)
 
 D = os.path.join(B, 'devices', 'mmio-sockdev')
-C_SERVER = [os.path.join(D, 'sockdev-uart-server')]
+C_SERVER = [os.path.join(B, 'devices', 'sockdev-uart', 'sockdev-uart-server')]
 PY_SERVER = [sys.executable, '-B', os.path.join(PYDIR, 'uart_server.py')]
 FW = os.path.join(D, 'firmware', 'sockdev-hello.elf')
 # Bounded; the temporary folder goes at exit.

@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REGS = 'sockdev-uart.regs.toml'
 # Installed: next to this script; in the source tree: the device's folder.
 REGS_PLACES = [os.path.join(HERE, REGS),
-               os.path.join(HERE, '..', '..', '..', 'devices', 'mmio-sockdev',
+               os.path.join(HERE, '..', '..', '..', 'devices', 'sockdev-uart',
                             REGS)]
 
 

@@ -11,8 +11,8 @@
  *  - the device-tree node, properties and their errors.
  *
  * Usage: qtest-sockdev-uart [--tap]  (env: QME_QEMU, QME_LOADER,
- * QME_MODULE_PATH; built with SOCKDEV_UART_SERVER and, when the firmware
- * can be built, SOCKDEV_FIRMWARE: their paths).
+ * QME_MODULE_PATH, and QME_BUILD_ROOT: the build tree with the server and,
+ * when the cross compiler was there, the firmware).
  *
  * Copyright (c) 2026 qemu-modules-extra developers
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -321,7 +321,14 @@ static void test_bad_properties(void)
 
 /* Firmware: the same bytes in-process and through the external server */
 
-#ifdef SOCKDEV_FIRMWARE
+/* @rel in the build tree (QME_BUILD_ROOT). */
+static char *built(const char *rel)
+{
+    const char *root = g_getenv("QME_BUILD_ROOT");
+
+    return g_build_filename(root ? root : ".", rel, NULL);
+}
+
 static char **qemu_env(void)
 {
     char **env = g_get_environ();
@@ -334,14 +341,14 @@ static char **qemu_env(void)
 }
 
 /* Boot the firmware under TCG; returns QEMU's output (the PL011 console). */
-static char *run_firmware(const char *device_args)
+static char *run_firmware(const char *firmware, const char *device_args)
 {
     g_autofree char *cmd = g_strdup_printf(
         "timeout 30 %s -M virt -cpu max -m 128 -nographic -no-reboot "
         "-nic none -kernel %s %s",
         g_getenv("QME_QEMU") ? g_getenv("QME_QEMU")
                              : "/usr/bin/qemu-system-aarch64",
-        SOCKDEV_FIRMWARE, device_args);
+        firmware, device_args);
     g_auto(GStrv) argv = NULL;
     g_auto(GStrv) env = qemu_env();
     g_autofree char *out = NULL;
@@ -388,8 +395,10 @@ static void test_firmware_same_output(Fixture *f, gconstpointer data)
     g_autofree char *dev2 = g_strdup_printf("-chardev file,id=u,path=%s "
                                             "-device sockdev-uart,chardev=u",
                                             f->out);
-    const char *server_argv[] = { SOCKDEV_UART_SERVER, "--unix", sock,
-                                  "--once", NULL };
+    g_autofree char *server = built("devices/sockdev-uart/sockdev-uart-server");
+    g_autofree char *firmware =
+        built("devices/mmio-sockdev/firmware/sockdev-hello.elf");
+    const char *server_argv[] = { server, "--unix", sock, "--once", NULL };
     g_autoptr(GString) sout = g_string_new(NULL);
     g_autofree char *qout = NULL;
     g_autofree char *qout2 = NULL;
@@ -398,13 +407,17 @@ static void test_firmware_same_output(Fixture *f, gconstpointer data)
     GPid pid;
     int fd, status;
 
+    if (!g_file_test(firmware, G_FILE_TEST_EXISTS)) {
+        g_test_skip("no aarch64 cross compiler: the firmware is not built");
+        return;
+    }
     /* The external route: firmware -> mmio-sockdev -> server's stdout. */
     g_assert_true(g_spawn_async_with_pipes(NULL, (char **)server_argv, NULL,
                                            G_SPAWN_DO_NOT_REAP_CHILD, NULL,
                                            NULL, &pid, NULL, &fd, NULL,
                                            NULL));
     read_until(fd, sout, "Waiting for QEMU connection...\n");
-    qout = run_firmware(dev);
+    qout = run_firmware(firmware, dev);
     read_until(fd, sout, NULL);
     kill(pid, SIGTERM);
     waitpid(pid, &status, 0);
@@ -420,7 +433,7 @@ static void test_firmware_same_output(Fixture *f, gconstpointer data)
     hello = strchr(hello, '\n') + 1;
 
     /* The in-process route: firmware -> sockdev-uart -> chardev file. */
-    qout2 = run_firmware(dev2);
+    qout2 = run_firmware(firmware, dev2);
     inproc = slurp(f->out);
     g_assert_nonnull(strstr(qout2, "sockdev-fw: no bridge: UART modelled "
                                    "in QEMU"));
@@ -428,12 +441,6 @@ static void test_firmware_same_output(Fixture *f, gconstpointer data)
     g_assert_cmpstr(hello, ==, HELLO);
     g_assert_cmpstr(inproc, ==, hello);
 }
-#else
-static void test_firmware_same_output(Fixture *f, gconstpointer data)
-{
-    g_test_skip("no aarch64 cross compiler: the firmware is not built");
-}
-#endif
 
 static void fixture_only(Fixture *f, gconstpointer data)
 {
