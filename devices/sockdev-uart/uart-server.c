@@ -2,7 +2,7 @@
  * Reference device server for mmio-sockdev: the seed's UART (TXDATA prints
  * a character, STATUS.TXREADY always 1, CTRL.ENABLE gates printing), its
  * registers a register table (sockdev-uart.regs.toml) served by the sockdev
- * server library.  Speaks both the seed and the v1 protocol.  The table
+ * server library.  Speaks both the basic and the v1 protocol.  The table
  * and its hooks are uart-model.c, which the in-QEMU twin (sockdev-uart.c)
  * runs too: only where characters go differs.
  *
@@ -12,7 +12,6 @@
  * Copyright (c) 2026 qemu-modules-extra developers
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +21,13 @@
 
 #define UART_WINDOW 0x1000
 
-static volatile sig_atomic_t stop;
-static bool once;
-static bool was_connected;
+/* Everything the server keeps: no globals, the hooks reach it from blk. */
+typedef struct UartServer {
+    SdUartModel model;
+    uint64_t values[SD_UART_NUM_REGS];
+    QmeRegBlock blk;
+    bool was_connected;
+} UartServer;
 
 /* The model's sink: the seed's server printed to its stdout. */
 static void uart_tx_stdout(SdUartModel *m, uint8_t ch)
@@ -34,14 +37,15 @@ static void uart_tx_stdout(SdUartModel *m, uint8_t ch)
     fflush(stdout);
 }
 
-static const QmeSdServerOps *base_ops = &qme_sd_regblock_ops;
-
 static void on_connected(void *opaque, const char *peer)
 {
-    (void)opaque;
+    QmeRegBlock *blk = opaque;
+    SdUartModel *model = blk->opaque;
+    UartServer *u = model->opaque;
+
     printf("Client connected from %s\n", peer);
     fflush(stdout);
-    was_connected = true;
+    u->was_connected = true;
 }
 
 static void on_disconnected(void *opaque, const char *why)
@@ -51,15 +55,6 @@ static void on_disconnected(void *opaque, const char *why)
     fprintf(stderr, "Client disconnected (%s)\n", why);
     /* A new QEMU starts from a fresh device, as after power-on. */
     qme_regblock_reset(blk);
-    if (once) {
-        stop = 1;
-    }
-}
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
 }
 
 static const char *access_letters(QmeRegAccess a)
@@ -77,16 +72,13 @@ static const char *access_letters(QmeRegAccess a)
 
 int main(int argc, char **argv)
 {
-    static uint64_t values[SD_UART_NUM_REGS];
-    static SdUartModel model = { .tx = uart_tx_stdout };
+    UartServer u = { .model = { .tx = uart_tx_stdout } };
     const char *host = "127.0.0.1", *unix_path = NULL;
     int port = 7890, i;
-    bool quiet = false;
+    bool quiet = false, once = false;
     char addr[300], err[256];
-    QmeSdServerOps ops = *base_ops;
-    QmeRegBlock blk;
+    QmeSdServerOps ops = qme_sd_regblock_ops;
     QmeSdServer *srv;
-    struct sigaction sa;
 
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--port") && i + 1 < argc) {
@@ -105,16 +97,17 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (qme_regblock_init(&blk, sd_uart_regs, SD_UART_NUM_REGS, values,
+    if (qme_regblock_init(&u.blk, sd_uart_regs, SD_UART_NUM_REGS, u.values,
                           NULL, err, sizeof(err)) < 0) {
         fprintf(stderr, "register table: %s\n", err);
         return 1;
     }
-    sd_uart_model_attach(&blk, &model);
-    qme_regblock_reset(&blk);
+    u.model.opaque = &u;
+    sd_uart_model_attach(&u.blk, &u.model);
+    qme_regblock_reset(&u.blk);
     ops.connected = on_connected;
     ops.disconnected = on_disconnected;
-    srv = qme_sd_server_new(&ops, &blk, UART_WINDOW, QME_SD_CAP_STATE);
+    srv = qme_sd_server_new(&ops, &u.blk, UART_WINDOW, QME_SD_CAP_STATE);
     if (unix_path) {
         snprintf(addr, sizeof(addr), "unix:%s", unix_path);
     } else {
@@ -132,11 +125,11 @@ int main(int argc, char **argv)
     if (quiet) {
         qme_sd_server_set_log(srv, NULL);
     }
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;       /* what glibc's signal() does */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    if (qme_sd_server_stop_on_signals(srv) < 0) {
+        perror("sockdev-uart-server: signals");
+        qme_sd_server_free(srv);
+        return 1;
+    }
 
     if (unix_path) {
         printf("MMIO Device Server listening on %s\n", addr);
@@ -153,11 +146,9 @@ int main(int argc, char **argv)
     printf("Waiting for QEMU connection...\n");
     fflush(stdout);
 
-    while (!stop) {
+    while (!qme_sd_server_stopped(srv) &&
+           !(once && u.was_connected && !qme_sd_server_connected(srv))) {
         if (qme_sd_server_run_once(srv, 200) < 0) {
-            break;
-        }
-        if (once && was_connected && !qme_sd_server_connected(srv)) {
             break;
         }
     }

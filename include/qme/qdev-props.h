@@ -17,7 +17,27 @@
 #define QME_QDEV_PROPS_H
 
 #include "qom/object.h"
+#include "hw/qdev-properties.h"
+#include "hw/core/qdev-prop-internal.h"
 
+/* Fills in missing descriptions of @oc's inherited properties. */
 void qme_describe_inherited_props(ObjectClass *oc);
+
+/*
+ * A PropertyInfo for an enum property whose values are @lookup's (a
+ * QEnumLookup), as QEMU's own (qdev_prop_on_off_auto): use it with
+ * DEFINE_PROP_SIGNED(..., int).  `-device NAME,help` shows the type name
+ * and the default, a value outside @lookup gets QEMU's error naming the
+ * property.  @values ("a/b/c") is the description the property shows
+ * unless the class sets its own.
+ */
+#define QME_PROP_ENUM_INFO(type_name, values, lookup) {         \
+        .name = (type_name),                                    \
+        .description = (values),                                \
+        .enum_table = (lookup),                                 \
+        .get = qdev_propinfo_get_enum,                          \
+        .set = qdev_propinfo_set_enum,                          \
+        .set_default_value = qdev_propinfo_set_default_value_enum, \
+    }
 
 #endif /* QME_QDEV_PROPS_H */

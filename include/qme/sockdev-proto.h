@@ -4,8 +4,9 @@
  * Two protocols run over one byte stream (TCP or UNIX socket) between QEMU
  * (the client, which owns the guest) and a device server:
  *
- *  - "seed": the original five-field format, kept so existing servers work
- *    unmodified ('R' addr32 size8 -> data[size]; 'W' addr32 size8 data).
+ *  - "basic": reads and writes only, no handshake ('R' addr32 size8 ->
+ *    data[size]; 'W' addr32 size8 data): the wire format of the tutorial
+ *    seed, so its servers work unmodified.
  *  - "v1": framed messages with an 8-byte header, request identifiers,
  *    read errors, posted writes, interrupts, DMA and state save/restore.
  *
@@ -41,8 +42,8 @@ extern "C" {
 /* Largest payload: a DMA_WRITE (16 fixed bytes + data). */
 #define QME_SD_MAX_PAYLOAD      (16u + QME_SD_MAX_DATA)
 #define QME_SD_MAX_MSG          (QME_SD_HDR_SIZE + QME_SD_MAX_PAYLOAD)
-/* Largest seed-protocol message: 'W' addr size data[8]. */
-#define QME_SD_SEED_MAX_MSG     14u
+/* Largest basic-protocol message: 'W' addr size data[8]. */
+#define QME_SD_BASIC_MAX_MSG     14u
 
 /* Capabilities negotiated in HELLO / HELLO_REPLY. */
 #define QME_SD_CAP_IRQ          (1u << 0)   /* server may send IRQ */
@@ -70,9 +71,9 @@ typedef enum QmeSdType {
     QME_SD_DMA_READ         = 0xa2,
     QME_SD_DMA_WRITE        = 0xa3,
 
-    /* Seed protocol (no header): the request byte is the type. */
-    QME_SD_SEED_READ        = 'R',
-    QME_SD_SEED_WRITE       = 'W',
+    /* Basic protocol (no header): the request byte is the type. */
+    QME_SD_BASIC_READ        = 'R',
+    QME_SD_BASIC_WRITE       = 'W',
 } QmeSdType;
 
 /* Status in READ_REPLY, SAVE_REPLY, RESTORE_REPLY, DMA_REPLY. */
@@ -113,10 +114,10 @@ typedef struct QmeSdMsg {
     uint16_t min_version;       /* HELLO only */
     uint32_t window;
     uint32_t caps;
-    /* READ, WRITE, seed R/W */
+    /* READ, WRITE, basic R/W */
     uint32_t addr;
     uint8_t size;
-    uint64_t value;             /* WRITE, READ_REPLY, seed W */
+    uint64_t value;             /* WRITE, READ_REPLY, basic W */
     /* *_REPLY */
     uint32_t status;
     /* IRQ */
@@ -131,6 +132,14 @@ typedef struct QmeSdMsg {
 } QmeSdMsg;
 
 /*
+ * Return convention: the decoders return a QmeSdResult (QME_SD_OK,
+ * QME_SD_NEED_MORE or a negative error); the encoders return a length, 0
+ * when the message is invalid or does not fit; the rest cannot fail and
+ * say what they return.  None of these touch errno, except
+ * qme_sd_parse_address().
+ */
+
+/*
  * v1: decode one message from @buf (@avail bytes).  On QME_SD_OK, *@msg is
  * filled and *@consumed is its length; on NEED_MORE nothing is consumed.
  * A header announcing more than QME_SD_MAX_PAYLOAD is an error at once
@@ -143,27 +152,50 @@ QmeSdResult qme_sd_decode(const uint8_t *buf, size_t avail, QmeSdDir dir,
 size_t qme_sd_encode(uint8_t *buf, size_t cap, const QmeSdMsg *msg);
 
 /*
- * Seed: decode a request (client -> server) from @buf.  The seed's read
- * reply has no framing: it is exactly @size bytes, see
- * qme_sd_seed_decode_value().
+ * Basic: decode a request (client -> server) from @buf, as
+ * qme_sd_decode().  A basic read reply has no framing: it is exactly
+ * @size bytes, see qme_sd_basic_decode_value().
  */
-QmeSdResult qme_sd_seed_decode(const uint8_t *buf, size_t avail,
-                               QmeSdMsg *msg, size_t *consumed);
-size_t qme_sd_seed_encode(uint8_t *buf, size_t cap, const QmeSdMsg *msg);
-/* @size bytes, little-endian, to a value (size 1, 2, 4 or 8). */
-uint64_t qme_sd_seed_decode_value(const uint8_t *buf, unsigned size);
-void qme_sd_seed_encode_value(uint8_t *buf, unsigned size, uint64_t value);
+QmeSdResult qme_sd_basic_decode(const uint8_t *buf, size_t avail,
+                                QmeSdMsg *msg, size_t *consumed);
+/* Basic: encode a request; returns its length, or 0 if invalid/too big. */
+size_t qme_sd_basic_encode(uint8_t *buf, size_t cap, const QmeSdMsg *msg);
+/* Returns @size bytes, little-endian, as a value (size 1, 2, 4 or 8). */
+uint64_t qme_sd_basic_decode_value(const uint8_t *buf, unsigned size);
+/* Stores @value as @size bytes, little-endian; cannot fail. */
+void qme_sd_basic_encode_value(uint8_t *buf, unsigned size, uint64_t value);
 
-/* Access of @size bytes at @addr lies in a window of @window bytes. */
+/* Returns whether an access of @size bytes at @addr lies in @window. */
 bool qme_sd_access_ok(uint32_t window, uint32_t addr, unsigned size);
-/* [@addr, @addr + @len) lies in [@base, @base + @span) (no overflow). */
+/* Returns whether [@addr, @addr + @len) lies in [@base, @base + @span). */
 bool qme_sd_range_ok(uint64_t base, uint64_t span, uint64_t addr,
                      uint64_t len);
 
+/* Return a static name; unknown values are named "unknown". */
 const char *qme_sd_result_str(QmeSdResult r);
 const char *qme_sd_type_str(uint8_t type);
-/* Type from its name ("READ", "seed-R", ...), or -1 (for test vectors). */
+/* Returns the type named @name ("READ", "basic-R", ...), or -1. */
 int qme_sd_type_from_str(const char *name);
+
+/*
+ * A device server's address, as the client connects to it and the server
+ * listens on it.
+ */
+typedef struct QmeSdAddress {
+    bool is_unix;
+    char path[108];     /* unix:PATH; sun_path's size, NUL included */
+    char host[256];     /* tcp:HOST:PORT; an [IPv6] literal without [] */
+    char port[6];       /* decimal, 0..65535 */
+} QmeSdAddress;
+
+/*
+ * Parse "unix:PATH" or "tcp:HOST:PORT" (HOST a name, an IPv4 address or
+ * an [IPv6] literal) into *@out, without resolving anything.  Returns 0,
+ * or -1 with errno EINVAL and, in @err (@errlen bytes, may be NULL), a
+ * message that starts with @address.
+ */
+int qme_sd_parse_address(const char *address, QmeSdAddress *out,
+                         char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

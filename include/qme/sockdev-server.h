@@ -3,7 +3,7 @@
  *
  * A device server listens on a TCP or UNIX socket, accepts one QEMU at a
  * time and answers its register accesses through a QmeSdServerOps table.
- * The protocol (seed or v1, see PROTOCOL.md) is detected from the first
+ * The protocol (basic or v1, see PROTOCOL.md) is detected from the first
  * byte the client sends, so one server serves both QEMU settings.
  *
  * The event loop is embeddable and poll()-based: either call
@@ -34,9 +34,10 @@ extern "C" {
 
 typedef struct QmeSdServer QmeSdServer;
 
+/* Which protocol a connection speaks (sockdev-client.h uses it too). */
 typedef enum QmeSdProto {
     QME_SD_PROTO_NONE = 0,      /* no client, or protocol not yet known */
-    QME_SD_PROTO_SEED,
+    QME_SD_PROTO_BASIC,         /* reads and writes, no handshake */
     QME_SD_PROTO_V1,
 } QmeSdProto;
 
@@ -59,48 +60,79 @@ typedef struct QmeSdServerOps {
 } QmeSdServerOps;
 
 /*
- * @window: bytes of register space served; @caps: QME_SD_CAP_* the device
- * uses (the handshake keeps those the client offers too).
+ * Return convention: functions returning int return 0 on success and -1
+ * on failure with errno set (and a message in @err where they take one);
+ * the others cannot fail and say what they return.
+ */
+
+/*
+ * A server for a device of @window bytes of register space that uses the
+ * QME_SD_CAP_* in @caps (the handshake keeps those the client offers
+ * too); @opaque is passed to every hook.  Returns the server, not yet
+ * listening, or NULL with errno ENOMEM.
  */
 QmeSdServer *qme_sd_server_new(const QmeSdServerOps *ops, void *opaque,
                                uint32_t window, uint32_t caps);
+/* Close the connection and the listening socket, free @srv (NULL: no-op). */
 void qme_sd_server_free(QmeSdServer *srv);
+/* Returns the @opaque given to qme_sd_server_new(). */
+void *qme_sd_server_opaque(const QmeSdServer *srv);
 
 /*
- * Listen on "tcp:HOST:PORT" (PORT 0: any free port) or "unix:PATH".  A
- * stale socket at PATH (nothing accepts on it) is replaced; any other file,
- * or a socket another server listens on, is refused and left untouched.
- * qme_sd_server_free() removes the socket file it created.  Returns 0, or
- * -1 with @err set.
+ * Listen on "tcp:HOST:PORT" (PORT 0: any free port) or "unix:PATH"
+ * (qme_sd_parse_address()).  A stale socket at PATH (nothing accepts on
+ * it) is replaced; any other file, or a socket another server listens on,
+ * is refused and left untouched.  qme_sd_server_free() removes the socket
+ * file it created.  Returns 0, or -1 with errno and @err set.
  */
 int qme_sd_server_listen(QmeSdServer *srv, const char *address,
                          char *err, size_t errlen);
-/* TCP port actually bound (for PORT 0), else -1. */
+/* Returns the TCP port actually bound (for PORT 0), or -1 if not TCP. */
 int qme_sd_server_port(const QmeSdServer *srv);
 
-/* Where diagnostics go (default stderr; NULL: nowhere). */
+/* Where diagnostics go (default stderr; NULL: nowhere).  Cannot fail. */
 void qme_sd_server_set_log(QmeSdServer *srv, FILE *log);
 
 /*
- * Embedding: fill at most @max (>= 2) pollfds; returns how many.  After
- * poll(), pass the same array to dispatch, which returns -1 only on a
- * fatal error of the listening socket.
+ * Stop on SIGINT or SIGTERM: blocks both in the calling thread (call it
+ * before starting others) and receives them through a descriptor that
+ * the event loop polls, so a server needs no signal handler and no global
+ * flag.  Returns 0, or -1 with errno set.
+ */
+int qme_sd_server_stop_on_signals(QmeSdServer *srv);
+/* Returns whether one of those signals has arrived. */
+bool qme_sd_server_stopped(const QmeSdServer *srv);
+
+/*
+ * Embedding: fill at most @max (>= 3 with qme_sd_server_stop_on_signals(),
+ * else >= 2) pollfds; returns how many (cannot fail).  After poll(),
+ * pass the same array to dispatch, which returns 0, or -1 on a fatal
+ * error of the listening socket (errno EIO).
  */
 int qme_sd_server_pollfds(QmeSdServer *srv, struct pollfd *fds, int max);
 int qme_sd_server_dispatch(QmeSdServer *srv, const struct pollfd *fds, int n);
-/* poll() for up to @timeout_ms (-1: forever) and dispatch. */
+/*
+ * poll() for up to @timeout_ms (-1: forever) and dispatch.  Returns 0
+ * (also when a signal interrupted the wait), or -1 with errno set.
+ */
 int qme_sd_server_run_once(QmeSdServer *srv, int timeout_ms);
 
+/*
+ * Return whether a client is connected, its protocol, and (v1) the
+ * capabilities agreed with it; they cannot fail.
+ */
 bool qme_sd_server_connected(const QmeSdServer *srv);
 QmeSdProto qme_sd_server_proto(const QmeSdServer *srv);
-/* Capabilities agreed with the current client (v1). */
 uint32_t qme_sd_server_caps(const QmeSdServer *srv);
 
 /*
- * Server-initiated messages (v1 with the capability agreed; else -1).
- * DMA calls wait up to @timeout_ms for QEMU's reply, serving the client's
- * requests meanwhile; they return the reply status (QME_SD_ST_*) or -1 on
- * a transport error or timeout (the connection is then closed).
+ * Server-initiated messages, v1 with the capability agreed.  set_irq
+ * returns 0, or -1 (errno ENOTCONN without a client or capability,
+ * EINVAL for a bad line, else the transport's error).  The DMA calls
+ * wait up to @timeout_ms for QEMU's reply, serving the client's requests
+ * meanwhile; they return the reply's status (QME_SD_ST_*, >= 0), or -1
+ * with errno set on a refused call, a transport error or a timeout (the
+ * connection is then closed).
  */
 int qme_sd_server_set_irq(QmeSdServer *srv, unsigned line, bool level);
 int qme_sd_server_dma_read(QmeSdServer *srv, uint64_t addr, void *buf,
@@ -108,7 +140,10 @@ int qme_sd_server_dma_read(QmeSdServer *srv, uint64_t addr, void *buf,
 int qme_sd_server_dma_write(QmeSdServer *srv, uint64_t addr,
                             const void *buf, uint32_t len, int timeout_ms);
 
-/* Drop the current client (tests: simulate a crash without exiting). */
+/*
+ * Drop the current client, as a crashed server would; the next one may
+ * connect.  Cannot fail (no client: no-op).
+ */
 void qme_sd_server_disconnect(QmeSdServer *srv);
 
 /*

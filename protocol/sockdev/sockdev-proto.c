@@ -7,7 +7,11 @@
  */
 
 #include "qme/sockdev-proto.h"
+#include "sockdev-internal.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 static uint16_t ld16(const uint8_t *p)
@@ -59,7 +63,7 @@ static bool zero(const uint8_t *p, size_t n)
     return true;
 }
 
-uint64_t qme_sd_seed_decode_value(const uint8_t *buf, unsigned size)
+uint64_t qme_sd_basic_decode_value(const uint8_t *buf, unsigned size)
 {
     uint64_t v = 0;
     unsigned i;
@@ -70,7 +74,7 @@ uint64_t qme_sd_seed_decode_value(const uint8_t *buf, unsigned size)
     return v;
 }
 
-void qme_sd_seed_encode_value(uint8_t *buf, unsigned size, uint64_t value)
+void qme_sd_basic_encode_value(uint8_t *buf, unsigned size, uint64_t value)
 {
     unsigned i;
 
@@ -129,11 +133,11 @@ const char *qme_sd_type_str(uint8_t type)
     if (ti) {
         return ti->name;
     }
-    if (type == QME_SD_SEED_READ) {
-        return "seed-R";
+    if (type == QME_SD_BASIC_READ) {
+        return "basic-R";
     }
-    if (type == QME_SD_SEED_WRITE) {
-        return "seed-W";
+    if (type == QME_SD_BASIC_WRITE) {
+        return "basic-W";
     }
     return "unknown";
 }
@@ -147,11 +151,11 @@ int qme_sd_type_from_str(const char *name)
             return types[i].type;
         }
     }
-    if (!strcmp(name, "seed-R")) {
-        return QME_SD_SEED_READ;
+    if (!strcmp(name, "basic-R")) {
+        return QME_SD_BASIC_READ;
     }
-    if (!strcmp(name, "seed-W")) {
-        return QME_SD_SEED_WRITE;
+    if (!strcmp(name, "basic-W")) {
+        return QME_SD_BASIC_WRITE;
     }
     return -1;
 }
@@ -386,15 +390,15 @@ size_t qme_sd_encode(uint8_t *buf, size_t cap, const QmeSdMsg *msg)
     return QME_SD_HDR_SIZE + len;
 }
 
-QmeSdResult qme_sd_seed_decode(const uint8_t *buf, size_t avail,
-                               QmeSdMsg *msg, size_t *consumed)
+QmeSdResult qme_sd_basic_decode(const uint8_t *buf, size_t avail,
+                                QmeSdMsg *msg, size_t *consumed)
 {
     size_t need;
 
     if (avail < 1) {
         return QME_SD_NEED_MORE;
     }
-    if (buf[0] != QME_SD_SEED_READ && buf[0] != QME_SD_SEED_WRITE) {
+    if (buf[0] != QME_SD_BASIC_READ && buf[0] != QME_SD_BASIC_WRITE) {
         return QME_SD_E_TYPE;
     }
     if (avail < 6) {
@@ -403,7 +407,7 @@ QmeSdResult qme_sd_seed_decode(const uint8_t *buf, size_t avail,
     if (!size_ok(buf[5])) {
         return QME_SD_E_SIZE;
     }
-    need = 6 + (buf[0] == QME_SD_SEED_WRITE ? buf[5] : 0);
+    need = 6 + (buf[0] == QME_SD_BASIC_WRITE ? buf[5] : 0);
     if (avail < need) {
         return QME_SD_NEED_MORE;
     }
@@ -411,30 +415,102 @@ QmeSdResult qme_sd_seed_decode(const uint8_t *buf, size_t avail,
     msg->type = buf[0];
     msg->addr = ld32(buf + 1);
     msg->size = buf[5];
-    if (msg->type == QME_SD_SEED_WRITE) {
-        msg->value = qme_sd_seed_decode_value(buf + 6, msg->size);
+    if (msg->type == QME_SD_BASIC_WRITE) {
+        msg->value = qme_sd_basic_decode_value(buf + 6, msg->size);
     }
     *consumed = need;
     return QME_SD_OK;
 }
 
-size_t qme_sd_seed_encode(uint8_t *buf, size_t cap, const QmeSdMsg *msg)
+size_t qme_sd_basic_encode(uint8_t *buf, size_t cap, const QmeSdMsg *msg)
 {
     size_t need;
 
-    if ((msg->type != QME_SD_SEED_READ && msg->type != QME_SD_SEED_WRITE) ||
+    if ((msg->type != QME_SD_BASIC_READ && msg->type != QME_SD_BASIC_WRITE) ||
         !size_ok(msg->size)) {
         return 0;
     }
-    need = 6 + (msg->type == QME_SD_SEED_WRITE ? msg->size : 0);
+    need = 6 + (msg->type == QME_SD_BASIC_WRITE ? msg->size : 0);
     if (cap < need) {
         return 0;
     }
     buf[0] = msg->type;
     st32(buf + 1, msg->addr);
     buf[5] = msg->size;
-    if (msg->type == QME_SD_SEED_WRITE) {
-        qme_sd_seed_encode_value(buf + 6, msg->size, msg->value);
+    if (msg->type == QME_SD_BASIC_WRITE) {
+        qme_sd_basic_encode_value(buf + 6, msg->size, msg->value);
     }
     return need;
+}
+
+int qme_sd_fail(char *err, size_t errlen, int errnum, const char *fmt, ...)
+{
+    int e = errnum ? errnum : errno;
+    va_list ap;
+
+    if (err && errlen) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    errno = e;
+    return -1;
+}
+
+int qme_sd_parse_address(const char *address, QmeSdAddress *out,
+                         char *err, size_t errlen)
+{
+    const char *host = address + 4, *colon, *p;
+    unsigned long port = 0;
+    size_t hlen;
+
+    memset(out, 0, sizeof(*out));
+    if (!strncmp(address, "unix:", 5)) {
+        if (!address[5]) {
+            return qme_sd_fail(err, errlen, EINVAL,
+                               "%s: empty UNIX socket path", address);
+        }
+        if (strlen(address + 5) >= sizeof(out->path)) {
+            return qme_sd_fail(err, errlen, EINVAL, "%s: UNIX socket path "
+                               "longer than %zu bytes", address,
+                               sizeof(out->path) - 1);
+        }
+        out->is_unix = true;
+        strcpy(out->path, address + 5);
+        return 0;
+    }
+    if (strncmp(address, "tcp:", 4)) {
+        return qme_sd_fail(err, errlen, EINVAL,
+                           "%s: expected unix:PATH or tcp:HOST:PORT", address);
+    }
+    colon = strrchr(host, ':');
+    if (!colon || colon == host || !colon[1]) {
+        return qme_sd_fail(err, errlen, EINVAL,
+                           "%s: expected tcp:HOST:PORT", address);
+    }
+    hlen = colon - host;
+    if (host[0] == '[') {
+        /* [IPv6]:PORT: the brackets keep the literal's colons apart. */
+        if (hlen < 3 || host[hlen - 1] != ']') {
+            return qme_sd_fail(err, errlen, EINVAL,
+                               "%s: expected tcp:[IPV6]:PORT", address);
+        }
+        host++;
+        hlen -= 2;
+    }
+    if (hlen >= sizeof(out->host)) {
+        return qme_sd_fail(err, errlen, EINVAL, "%s: host name too long",
+                           address);
+    }
+    for (p = colon + 1; *p >= '0' && *p <= '9' && port <= 65535; p++) {
+        port = port * 10 + (*p - '0');
+    }
+    if (*p || port > 65535 || (size_t)(p - colon - 1) >= sizeof(out->port)) {
+        return qme_sd_fail(err, errlen, EINVAL,
+                           "%s: port must be a number from 0 to 65535",
+                           address);
+    }
+    memcpy(out->host, host, hlen);
+    strcpy(out->port, colon + 1);
+    return 0;
 }

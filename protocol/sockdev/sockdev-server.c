@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "qme/sockdev-server.h"
+#include "sockdev-internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,9 +14,11 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -39,6 +42,8 @@ struct QmeSdServer {
     dev_t unix_dev;         /* identity of the socket file we bound */
     ino_t unix_ino;
     int cfd;                /* client, or -1 */
+    int sigfd;              /* SIGINT/SIGTERM as input, or -1 */
+    bool stopped;           /* one of them arrived */
     QmeSdProto proto;
     uint32_t next_id;
 
@@ -84,6 +89,7 @@ QmeSdServer *qme_sd_server_new(const QmeSdServerOps *ops, void *opaque,
     QmeSdServer *srv = calloc(1, sizeof(*srv));
 
     if (!srv) {
+        errno = ENOMEM;
         return NULL;
     }
     srv->ops = ops;
@@ -94,6 +100,7 @@ QmeSdServer *qme_sd_server_new(const QmeSdServerOps *ops, void *opaque,
     srv->lfd = -1;
     srv->cfd = -1;
     srv->port = -1;
+    srv->sigfd = -1;
     return srv;
 }
 
@@ -132,6 +139,9 @@ void qme_sd_server_free(QmeSdServer *srv)
         return;
     }
     close_client(srv, "server shut down");
+    if (srv->sigfd >= 0) {
+        close(srv->sigfd);
+    }
     if (srv->lfd >= 0) {
         struct stat st;
 
@@ -144,18 +154,6 @@ void qme_sd_server_free(QmeSdServer *srv)
         }
     }
     free(srv);
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
 }
 
 /*
@@ -172,28 +170,28 @@ static int remove_stale_socket(const char *path, const struct sockaddr_un *sa,
 
     if (lstat(path, &st) < 0) {
         return errno == ENOENT ? 0 :
-            fail(err, errlen, "%s: %s", path, strerror(errno));
+            qme_sd_fail(err, errlen, 0, "%s: %s", path, strerror(errno));
     }
     if (!S_ISSOCK(st.st_mode)) {
-        return fail(err, errlen, "%s exists and is not a socket: refusing "
-                    "to replace it", path);
+        return qme_sd_fail(err, errlen, EEXIST, "%s exists and is not a "
+                           "socket: refusing to replace it", path);
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        return fail(err, errlen, "socket: %s", strerror(errno));
+        return qme_sd_fail(err, errlen, 0, "socket: %s", strerror(errno));
     }
     rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
     close(fd);
     if (rc == 0) {
-        return fail(err, errlen, "%s: another server is listening on it",
-                    path);
+        return qme_sd_fail(err, errlen, EADDRINUSE, "%s: another server is "
+                           "listening on it", path);
     }
     if (errno != ECONNREFUSED) {
-        return fail(err, errlen, "%s: %s", path, strerror(errno));
+        return qme_sd_fail(err, errlen, 0, "%s: %s", path, strerror(errno));
     }
     if (unlink(path) < 0 && errno != ENOENT) {
-        return fail(err, errlen, "%s: cannot remove stale socket: %s", path,
-                    strerror(errno));
+        return qme_sd_fail(err, errlen, 0, "%s: cannot remove stale socket: "
+                           "%s", path, strerror(errno));
     }
     return 0;
 }
@@ -201,68 +199,65 @@ static int remove_stale_socket(const char *path, const struct sockaddr_un *sa,
 int qme_sd_server_listen(QmeSdServer *srv, const char *address,
                          char *err, size_t errlen)
 {
+    QmeSdAddress a;
     int fd, one = 1;
 
-    if (!strncmp(address, "unix:", 5)) {
+    if (qme_sd_parse_address(address, &a, err, errlen) < 0) {
+        return -1;
+    }
+    if (a.is_unix) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        const char *path = address + 5;
         struct stat st;
 
-        if (!*path || strlen(path) >= sizeof(sa.sun_path)) {
-            return fail(err, errlen, "%s: bad UNIX socket path", address);
-        }
-        strcpy(sa.sun_path, path);
-        if (remove_stale_socket(path, &sa, err, errlen) < 0) {
+        strcpy(sa.sun_path, a.path);
+        if (remove_stale_socket(a.path, &sa, err, errlen) < 0) {
             return -1;
         }
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0) {
-            return fail(err, errlen, "socket: %s", strerror(errno));
+            return qme_sd_fail(err, errlen, 0, "socket: %s", strerror(errno));
         }
         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-            lstat(path, &st) < 0) {
+            lstat(a.path, &st) < 0) {
+            int e = errno;
+
             close(fd);
-            return fail(err, errlen, "bind %s: %s", path, strerror(errno));
+            return qme_sd_fail(err, errlen, e, "bind %s: %s", a.path,
+                               strerror(e));
         }
-        strcpy(srv->unix_path, path);
+        strcpy(srv->unix_path, a.path);
         srv->unix_dev = st.st_dev;
         srv->unix_ino = st.st_ino;
-    } else if (!strncmp(address, "tcp:", 4)) {
+    } else {
         struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
                                   .ai_flags = AI_NUMERICSERV };
         struct addrinfo *ai;
-        char host[256];
-        const char *colon = strrchr(address + 4, ':');
         int rc;
 
-        if (!colon || (size_t)(colon - address - 4) >= sizeof(host)) {
-            return fail(err, errlen, "%s: expected tcp:HOST:PORT", address);
-        }
-        memcpy(host, address + 4, colon - address - 4);
-        host[colon - address - 4] = 0;
-        rc = getaddrinfo(host, colon + 1, &hints, &ai);
+        rc = getaddrinfo(a.host, a.port, &hints, &ai);
         if (rc) {
-            return fail(err, errlen, "%s: %s", address, gai_strerror(rc));
+            return qme_sd_fail(err, errlen, EADDRNOTAVAIL, "%s: %s", address,
+                               gai_strerror(rc));
         }
         fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             freeaddrinfo(ai);
-            return fail(err, errlen, "socket: %s", strerror(errno));
+            return qme_sd_fail(err, errlen, 0, "socket: %s", strerror(errno));
         }
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+            int e = errno;
+
             freeaddrinfo(ai);
             close(fd);
-            return fail(err, errlen, "bind %s: %s", address, strerror(errno));
+            return qme_sd_fail(err, errlen, e, "bind %s: %s", address,
+                               strerror(e));
         }
         freeaddrinfo(ai);
-    } else {
-        return fail(err, errlen, "%s: expected tcp:HOST:PORT or unix:PATH",
-                    address);
     }
     if (listen(fd, 4) < 0) {
         close(fd);
-        return fail(err, errlen, "listen: %s", strerror(errno));
+        return qme_sd_fail(err, errlen, 0, "listen: %s", strerror(errno));
     }
     if (srv->unix_path[0] == 0) {
         struct sockaddr_storage ss;
@@ -277,6 +272,11 @@ int qme_sd_server_listen(QmeSdServer *srv, const char *address,
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     srv->lfd = fd;
     return 0;
+}
+
+void *qme_sd_server_opaque(const QmeSdServer *srv)
+{
+    return srv->opaque;
 }
 
 int qme_sd_server_port(const QmeSdServer *srv)
@@ -361,21 +361,31 @@ static int send_all(QmeSdServer *srv, const uint8_t *buf, size_t len)
 
             if (left <= 0 || poll(&pfd, 1, (int)left) < 0) {
                 close_client(srv, "send timeout");
+                errno = ETIMEDOUT;
                 return -1;
             }
         } else {
             close_client(srv, "send failed");
+            errno = ECONNRESET;
             return -1;
         }
     }
-    return srv->cfd >= 0 ? 0 : -1;
+    if (srv->cfd < 0) {
+        errno = ENOTCONN;
+        return -1;
+    }
+    return 0;
 }
 
 static int send_msg(QmeSdServer *srv, const QmeSdMsg *m)
 {
     size_t n = qme_sd_encode(srv->tx, sizeof(srv->tx), m);
 
-    return n ? send_all(srv, srv->tx, n) : -1;
+    if (!n) {
+        errno = EINVAL;
+        return -1;
+    }
+    return send_all(srv, srv->tx, n);
 }
 
 static uint32_t do_read(QmeSdServer *srv, uint32_t addr, unsigned size,
@@ -492,16 +502,16 @@ static void handle_v1(QmeSdServer *srv, const QmeSdMsg *m)
     }
 }
 
-static void handle_seed(QmeSdServer *srv, const QmeSdMsg *m)
+static void handle_basic(QmeSdServer *srv, const QmeSdMsg *m)
 {
     uint8_t data[8];
     uint64_t v;
 
-    if (m->type == QME_SD_SEED_READ) {
+    if (m->type == QME_SD_BASIC_READ) {
         if (do_read(srv, m->addr, m->size, &v) != QME_SD_ST_OK) {
-            v = 0;      /* the seed protocol has no way to say "error" */
+            v = 0;      /* the basic protocol has no way to say "error" */
         }
-        qme_sd_seed_encode_value(data, m->size, v);
+        qme_sd_basic_encode_value(data, m->size, v);
         send_all(srv, data, m->size);
     } else {
         do_write(srv, m->addr, m->size, m->value);
@@ -525,8 +535,8 @@ static void process_rx(QmeSdServer *srv)
         if (srv->proto == QME_SD_PROTO_NONE) {
             uint8_t b = srv->rx[0];
 
-            if (b == QME_SD_SEED_READ || b == QME_SD_SEED_WRITE) {
-                srv->proto = QME_SD_PROTO_SEED;
+            if (b == QME_SD_BASIC_READ || b == QME_SD_BASIC_WRITE) {
+                srv->proto = QME_SD_PROTO_BASIC;
             } else if (b == QME_SD_HELLO) {
                 srv->proto = QME_SD_PROTO_V1;
             } else {
@@ -534,8 +544,8 @@ static void process_rx(QmeSdServer *srv)
                 return;
             }
         }
-        if (srv->proto == QME_SD_PROTO_SEED) {
-            r = qme_sd_seed_decode(srv->rx, srv->rx_len, &m, &used);
+        if (srv->proto == QME_SD_PROTO_BASIC) {
+            r = qme_sd_basic_decode(srv->rx, srv->rx_len, &m, &used);
         } else {
             r = qme_sd_decode(srv->rx, srv->rx_len, QME_SD_FROM_CLIENT,
                               &m, &used);
@@ -556,8 +566,8 @@ static void process_rx(QmeSdServer *srv)
         }
         memmove(srv->rx, srv->rx + used, srv->rx_len - used);
         srv->rx_len -= used;
-        if (srv->proto == QME_SD_PROTO_SEED) {
-            handle_seed(srv, &m);
+        if (srv->proto == QME_SD_PROTO_BASIC) {
+            handle_basic(srv, &m);
         } else {
             handle_v1(srv, &m);
         }
@@ -588,10 +598,33 @@ static void client_readable(QmeSdServer *srv)
     process_rx(srv);
 }
 
+int qme_sd_server_stop_on_signals(QmeSdServer *srv)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    /* Blocked, they wait in the descriptor: no handler, no shared flag. */
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
+        return -1;
+    }
+    srv->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    return srv->sigfd < 0 ? -1 : 0;
+}
+
+bool qme_sd_server_stopped(const QmeSdServer *srv)
+{
+    return srv->stopped;
+}
+
 int qme_sd_server_pollfds(QmeSdServer *srv, struct pollfd *fds, int max)
 {
     int n = 0;
 
+    if (n < max && srv->sigfd >= 0) {
+        fds[n++] = (struct pollfd){ .fd = srv->sigfd, .events = POLLIN };
+    }
     if (max >= 1 && srv->lfd >= 0) {
         fds[n++] = (struct pollfd){ .fd = srv->lfd, .events = POLLIN };
     }
@@ -609,8 +642,11 @@ int qme_sd_server_dispatch(QmeSdServer *srv, const struct pollfd *fds, int n)
         if (!fds[i].revents) {
             continue;
         }
-        if (fds[i].fd == srv->lfd) {
+        if (fds[i].fd == srv->sigfd) {
+            srv->stopped = true;
+        } else if (fds[i].fd == srv->lfd) {
             if (fds[i].revents & (POLLERR | POLLNVAL)) {
+                errno = EIO;
                 return -1;
             }
             accept_client(srv);
@@ -623,8 +659,8 @@ int qme_sd_server_dispatch(QmeSdServer *srv, const struct pollfd *fds, int n)
 
 int qme_sd_server_run_once(QmeSdServer *srv, int timeout_ms)
 {
-    struct pollfd fds[2];
-    int n = qme_sd_server_pollfds(srv, fds, 2), rc;
+    struct pollfd fds[3];
+    int n = qme_sd_server_pollfds(srv, fds, 3), rc;
 
     rc = poll(fds, n, timeout_ms);
     if (rc < 0) {
@@ -639,6 +675,7 @@ int qme_sd_server_set_irq(QmeSdServer *srv, unsigned line, bool level)
                    .level = level };
 
     if (srv->cfd < 0 || !(srv->agreed & QME_SD_CAP_IRQ) || line > 0xffff) {
+        errno = line > 0xffff ? EINVAL : ENOTCONN;
         return -1;
     }
     return send_msg(srv, &m);
@@ -650,8 +687,12 @@ static int dma(QmeSdServer *srv, uint8_t type, uint64_t addr, void *rbuf,
     QmeSdMsg m = { .type = type, .dma_addr = addr, .dma_len = len };
     int64_t deadline = now_ms() + timeout_ms;
 
-    if (srv->cfd < 0 || !(srv->agreed & QME_SD_CAP_DMA) || srv->dma_waiting ||
-        len == 0 || len > QME_SD_MAX_DATA) {
+    if (srv->cfd < 0 || !(srv->agreed & QME_SD_CAP_DMA)) {
+        errno = ENOTCONN;
+        return -1;
+    }
+    if (srv->dma_waiting || len == 0 || len > QME_SD_MAX_DATA) {
+        errno = srv->dma_waiting ? EBUSY : EINVAL;
         return -1;
     }
     m.id = ++srv->next_id;
@@ -672,6 +713,7 @@ static int dma(QmeSdServer *srv, uint8_t type, uint64_t addr, void *rbuf,
         if (left <= 0 || poll(&pfd, 1, (int)left) < 0) {
             srv->dma_waiting = false;
             close_client(srv, "DMA reply timeout");
+            errno = ETIMEDOUT;
             return -1;
         }
         if (pfd.revents) {
@@ -679,6 +721,9 @@ static int dma(QmeSdServer *srv, uint8_t type, uint64_t addr, void *rbuf,
         }
     }
     srv->dma_waiting = false;
+    if (srv->dma_status < 0) {
+        errno = ECONNRESET;
+    }
     return srv->dma_status;
 }
 

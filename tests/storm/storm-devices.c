@@ -296,7 +296,7 @@ static const char *const sdtest_server[] = {
     STORM_SOCKDEV_TEST_SERVER, "--unix", "@SOCKET@", NULL,
 };
 
-/* The reference UART server, also for the seed's protocol. */
+/* The reference UART server, also for the basic protocol. */
 static const char *const uart_server[] = {
     STORM_SOCKDEV_UART_SERVER, "--unix", "@SOCKET@", NULL,
 };
@@ -448,9 +448,9 @@ const StormDevice storm_devices[] = {
         .buf_size = 0x1000,     /* DMA_LEN up to 4096 */
         .server = sdtest_server,
     }, {
-        /* The seed's raw protocol against the reference UART server. */
-        .name = "mmio-sockdev-seed",
-        .args = "-device mmio-sockdev,socket=unix:@SOCKET@,protocol=seed,"
+        /* The basic protocol against the reference UART server. */
+        .name = "mmio-sockdev-basic",
+        .args = "-device mmio-sockdev,socket=unix:@SOCKET@,protocol=basic,"
                 "timeout-ms=500,reconnect-ms=5",
         .win = sduart_sockdev_win, .nwin = STORM_N(sduart_sockdev_win),
         .prog = sduart_prog, .nprog = STORM_N(sduart_prog),

@@ -16,7 +16,6 @@
  * Copyright (c) 2026 qemu-modules-extra developers
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +26,16 @@
 #define TEST_WINDOW 0x1000
 #define DMA_TIMEOUT_MS 2000
 
-static volatile sig_atomic_t stop;
-static QmeSdServer *srv;
+/* The server's state: the hooks reach it through the block's opaque. */
+typedef struct TestServer {
+    QmeSdServer *srv;
+    uint8_t dma_buf[QME_SD_MAX_DATA];
+} TestServer;
+
+static QmeSdServer *server_of(QmeRegBlock *blk)
+{
+    return ((TestServer *)blk->opaque)->srv;
+}
 
 static void set_result(QmeRegBlock *blk, int rc)
 {
@@ -41,14 +48,15 @@ static void irq_post_write(QmeRegBlock *blk, const QmeReg *reg,
 {
     (void)reg;
     (void)old_value;
-    set_result(blk, qme_sd_server_set_irq(srv, 0,
+    set_result(blk, qme_sd_server_set_irq(server_of(blk), 0,
                                           new_value & SDTEST_IRQ_LEVEL_MASK));
 }
 
 static void dma_go_post_write(QmeRegBlock *blk, const QmeReg *reg,
                               uint64_t old_value, uint64_t new_value)
 {
-    static uint8_t buf[QME_SD_MAX_DATA];
+    TestServer *t = blk->opaque;
+    uint8_t *buf = t->dma_buf;
     uint32_t len = (uint32_t)qme_reg_get(blk, SDTEST_R_DMA_LEN), i;
     int rc;
 
@@ -57,18 +65,19 @@ static void dma_go_post_write(QmeRegBlock *blk, const QmeReg *reg,
     if (!(new_value & 1)) {
         return;
     }
-    if (len == 0 || len > sizeof(buf)) {
+    if (len == 0 || len > sizeof(t->dma_buf)) {
         set_result(blk, QME_SD_ST_ERROR);
         return;
     }
     qme_reg_set(blk, SDTEST_R_RESULT, SDTEST_RESULT_BUSY);
-    rc = qme_sd_server_dma_read(srv, qme_reg_get(blk, SDTEST_R_DMA_SRC), buf,
-                                len, DMA_TIMEOUT_MS);
+    rc = qme_sd_server_dma_read(t->srv, qme_reg_get(blk, SDTEST_R_DMA_SRC),
+                                buf, len, DMA_TIMEOUT_MS);
     if (rc == QME_SD_ST_OK) {
         for (i = 0; i < len; i++) {
             buf[i] ^= 0xff;
         }
-        rc = qme_sd_server_dma_write(srv, qme_reg_get(blk, SDTEST_R_DMA_DST),
+        rc = qme_sd_server_dma_write(t->srv,
+                                     qme_reg_get(blk, SDTEST_R_DMA_DST),
                                      buf, len, DMA_TIMEOUT_MS);
     }
     set_result(blk, rc);
@@ -80,7 +89,7 @@ static void misbehave_post_write(QmeRegBlock *blk, const QmeReg *reg,
     (void)reg;
     (void)old_value;
     if (new_value == SDTEST_MISBEHAVE_IRQ_LINE1) {
-        set_result(blk, qme_sd_server_set_irq(srv, 1, true));
+        set_result(blk, qme_sd_server_set_irq(server_of(blk), 1, true));
     }
 }
 
@@ -99,16 +108,10 @@ static void on_disconnected(void *opaque, const char *why)
     fflush(stdout);
 }
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
-
 int main(int argc, char **argv)
 {
-    static uint64_t values[SDTEST_NUM_REGS];
-    struct sigaction sa = { .sa_handler = on_signal };
+    uint64_t values[SDTEST_NUM_REGS];
+    TestServer t = { 0 };
     QmeSdServerOps ops = qme_sd_regblock_ops;
     char addr[300], err[256];
     QmeRegBlock blk;
@@ -122,32 +125,35 @@ int main(int argc, char **argv)
         return 2;
     }
     if (qme_regblock_init(&blk, sockdev_test_regs, SDTEST_NUM_REGS, values,
-                          NULL, err, sizeof(err)) < 0) {
+                          &t, err, sizeof(err)) < 0) {
         fprintf(stderr, "register table: %s\n", err);
         return 1;
     }
     qme_regblock_reset(&blk);
     ops.connected = on_connected;
     ops.disconnected = on_disconnected;
-    srv = qme_sd_server_new(&ops, &blk, TEST_WINDOW, QME_SD_CAP_ALL);
-    if (!srv) {
+    t.srv = qme_sd_server_new(&ops, &blk, TEST_WINDOW, QME_SD_CAP_ALL);
+    if (!t.srv) {
         fprintf(stderr, "sockdev-test-server: out of memory\n");
         return 1;
     }
-    if (qme_sd_server_listen(srv, addr, err, sizeof(err)) < 0) {
-        fprintf(stderr, "sockdev-test-server: %s\n", err);
-        qme_sd_server_free(srv);
+    if (qme_sd_server_stop_on_signals(t.srv) < 0) {
+        perror("sockdev-test-server: signals");
+        qme_sd_server_free(t.srv);
         return 1;
     }
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    if (qme_sd_server_listen(t.srv, addr, err, sizeof(err)) < 0) {
+        fprintf(stderr, "sockdev-test-server: %s\n", err);
+        qme_sd_server_free(t.srv);
+        return 1;
+    }
     printf("listening on %s\n", addr);
     fflush(stdout);
-    while (!stop) {
-        if (qme_sd_server_run_once(srv, 200) < 0) {
+    while (!qme_sd_server_stopped(t.srv)) {
+        if (qme_sd_server_run_once(t.srv, 200) < 0) {
             break;
         }
     }
-    qme_sd_server_free(srv);
+    qme_sd_server_free(t.srv);
     return 0;
 }

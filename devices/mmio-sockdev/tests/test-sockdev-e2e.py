@@ -52,12 +52,12 @@ ok(re.search(r"Client connected from \('127\.0\.0\.1', \d+\)\n"
 ok('bridge status 0x00000003' in qout and 'sent 24 bytes' in qout,
    'v1/tcp: guest sees CONNECTED|V1 and TXREADY', qout)
 
-# 2. Seed protocol over a UNIX socket.
+# 2. Basic protocol over a UNIX socket.
 path = os.path.join(TMP, 'uart.sock')
-sout, qout = firmware_run(f'unix:{path}', ['--unix', path], 'seed')
+sout, qout = firmware_run(f'unix:{path}', ['--unix', path], 'basic')
 ok('Hello from MMIO sockdev\n' in sout and
    'bridge status 0x00000001' in qout,
-   'seed/unix: firmware line arrives, bridge says seed', sout + qout)
+   'basic/unix: firmware line arrives, bridge says basic', sout + qout)
 
 # 3. Start-up faults and bad properties.
 port = free_port()
@@ -86,9 +86,10 @@ rc, out = run_qemu(['-device', hole_dev + ',timeout-ms=300'])
 dt = time.time() - t0
 ok(rc != 0 and 'timed out' in out and dt < 5,
    f'SYNs dropped: connect gives up after timeout-ms ({dt:.1f} s)', out)
-for prop, word in (('protocol=x', 'protocol=x'), ('size=0x1001', 'size='),
+for prop, word in (('protocol=x', "'protocol' does not accept value 'x'"),
+                   ('size=0x1001', 'size='),
                    ('addr=0x9000000', 'addr='), ('irq=500', 'irq=500'),
-                   ('on-absent=x', 'on-absent=x'),
+                   ('on-absent=x', "'on-absent' does not accept value 'x'"),
                    ('socket=udp:x', 'socket=udp:x'),
                    ('timeout-ms=0', 'timeout-ms=0')):
     rc, out = run_qemu(['-device', f'mmio-sockdev,{prop}'])
@@ -168,11 +169,11 @@ def mute_accept():
 
 
 threading.Thread(target=mute_accept, daemon=True).start()
-# Seed protocol needs no handshake: the mute server "connects".
+# The basic protocol needs no handshake: the mute server "connects".
 time.sleep(0.1)
 q.kill()
 q.wait()
-q, m = qemu_bg(f'mmio-sockdev,socket=tcp:127.0.0.1:{port},protocol=seed,'
+q, m = qemu_bg(f'mmio-sockdev,socket=tcp:127.0.0.1:{port},protocol=basic,'
                'timeout-ms=300')
 t0 = time.time()
 v = m.xp(W + 4)
@@ -188,6 +189,7 @@ def garbage_case(reply, name):
     conns.clear()
     q.kill()
     q.wait()
+    # protocol=seed: the basic protocol's old name, still accepted.
     q, m = qemu_bg(f'mmio-sockdev,socket=tcp:127.0.0.1:{port},'
                    'protocol=seed,timeout-ms=300,reconnect-ms=60000')
     for _ in range(50):
@@ -209,8 +211,8 @@ def garbage_case(reply, name):
        f'{name}: read is all-ones, connection reset, QEMU alive', (v, st))
 
 
-garbage_case(b'\x01\x02\x03\x04\x05\x06\x07\x08', 'oversized seed reply')
-garbage_case(b'\x01\x02', 'short seed reply')
+garbage_case(b'\x01\x02\x03\x04\x05\x06\x07\x08', 'oversized basic reply')
+garbage_case(b'\x01\x02', 'short basic reply')
 q.kill()
 out = q.communicate()[0]
 ok(out.count('device server at') >= 1 and 'Segmentation' not in out,

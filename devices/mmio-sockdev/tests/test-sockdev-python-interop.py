@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # Interoperability of the Python sockdev module with the C side (TAP):
 #  - the Python UART server behind the stock QEMU running the bare-metal
-#    firmware, over v1/TCP and seed/UNIX;
+#    firmware, over v1/TCP and basic/UNIX;
 #  - one Python client script run against the C reference server and the
 #    Python server: same answers, byte for byte;
 #  - a Python device doing IRQ and DMA into a real guest's RAM while QEMU
@@ -54,11 +54,11 @@ ok(re.search(r"Client connected from \('127\.0\.0\.1', \d+\)\n"
    'bridge status 0x00000003' in qout and 'sent 24 bytes' in qout,
    'v1/tcp: firmware line arrives at the python server', sout + qout)
 path = os.path.join(TMP, 'uart.sock')
-sout, qout = firmware_run(f'unix:{path}', ['--unix', path], 'seed')
+sout, qout = firmware_run(f'unix:{path}', ['--unix', path], 'basic')
 ok(f'listening on unix:{path}\n' in sout and
    'Hello from MMIO sockdev\n' in sout and
    'bridge status 0x00000001' in qout,
-   'seed/unix: firmware line arrives at the python server', sout + qout)
+   'basic/unix: firmware line arrives at the python server', sout + qout)
 
 
 # 2. One client script against both servers.
@@ -121,13 +121,13 @@ def session(cmd):
     c.s.close()
     for _ in range(50):
         # Until the server has seen the v1 client go, it refuses others.
-        seed = socket.create_connection(('127.0.0.1', port), timeout=3)
-        seed.sendall(b'W\0\0\0\0\1!' + b'R\4\0\0\0\4')
+        basic = socket.create_connection(('127.0.0.1', port), timeout=3)
+        basic.sendall(b'W\0\0\0\0\1!' + b'R\4\0\0\0\4')
         try:
-            reply = seed.recv(16)
+            reply = basic.recv(16)
         except ConnectionResetError:
             reply = b''
-        seed.close()
+        basic.close()
         if reply:
             break
         time.sleep(0.05)
@@ -160,7 +160,7 @@ ok(c_t[7] == [sd.Msg(sd.RESTORE_REPLY, 13, status=sd.ST_ERROR),
    'bad size closes', c_t[7:9])
 ok(c_t[9][0].caps == 0 and c_t[9][1].value == 1 and
    c_t[10] == b'\1\0\0\0' and '!' in c_out,
-   'C server: next client gets a fresh device; seed client served',
+   'C server: next client gets a fresh device; basic client served',
    c_t[9:])
 ok(py_t == c_t, 'python server answers exactly as the C server',
    '\n'.join(f'{a}\n  vs {b}' for a, b in zip(py_t, c_t) if a != b))

@@ -115,8 +115,10 @@ def nothing_left(name, err, expect, witness=None):
 
 # 1. Properties: refused before anything is set up.
 for props, expect in [
-        ({'protocol': 'v2'}, 'protocol=v2'),
-        ({'on-absent': 'maybe'}, 'on-absent=maybe'),
+        ({'protocol': 'v2'},
+         "Parameter 'protocol' does not accept value 'v2'"),
+        ({'on-absent': 'maybe'},
+         "Parameter 'on-absent' does not accept value 'maybe'"),
         ({'socket': 'pipe:x'}, 'socket=pipe:x'),
         ({'size': '0x123'}, 'size=0x123'),
         ({'timeout-ms': '0'}, 'timeout-ms=0'),

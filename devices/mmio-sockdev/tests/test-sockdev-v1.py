@@ -17,6 +17,8 @@
 #    single bytes and an ERROR status do not.
 #  - a server that floods DMA requests and reads the replies slowly holds
 #    no access (and not the main loop) longer than timeout-ms.
+#  - protocol=basic and its old name protocol=seed against the same server;
+#    -device help lists the values of the enum properties.
 #
 # Usage: test-sockdev-v1.py BUILDDIR   (env from meson's qme_test_env)
 #
@@ -32,7 +34,8 @@ import time
 
 from sockdev_testlib import (QTest as _QTest, RawServer, guard, hdr,
                              hello_reply, hello_window, kill, ok, read_reply,
-                             recv_msg, start_listening, tap_done, wait_for)
+                             recv_msg, run_qemu, start_listening, tap_done,
+                             wait_for)
 
 B = sys.argv[1]
 SERVER = os.path.join(B, 'devices', 'mmio-sockdev', 'tests',
@@ -475,6 +478,28 @@ class DmaFlood(RawServer):
                 if time.time() < end:
                     time.sleep(0.02)
 
+
+# The basic protocol, by its name and by its old one: the server detects
+# it from the first byte; the bridge says connected, not v1.
+sock = os.path.join(TMP, 'basic.sock')
+srv = start_server(sock)
+for proto in ('basic', 'seed'):
+    q = QTest(dev(sock, f',protocol={proto}'))
+    ok(wait_for(q.connected), f'protocol={proto}: connects', q.status())
+    q.writel(W + R_SCRATCH, 0x1234)
+    ok(q.readl(W + R_ID) == ID and q.readl(W + R_SCRATCH) == 0x1234 and
+       q.status() & 3 == 1,
+       f'protocol={proto}: reads and writes, bridge says basic',
+       hex(q.status()))
+    q.quit()
+kill(srv)
+rc, out = run_qemu(['-device', 'mmio-sockdev,help'])
+lines = {ln.split('=')[0].strip(): ln for ln in out.splitlines() if '=<' in ln}
+ok(rc == 0 and all(v in lines.get('protocol', '')
+                   for v in ('v1', 'basic', 'seed', 'default: "v1"')) and
+   all(v in lines.get('on-absent', '')
+       for v in ('fail', 'wait', 'run', 'default: "fail"')),
+   '-device mmio-sockdev,help lists protocol and on-absent values', out)
 
 flood = DmaFlood(os.path.join(TMP, 'flood.sock'))
 q = QTest(dev(os.path.join(TMP, 'flood.sock'), ',timeout-ms=200,dma=on'))

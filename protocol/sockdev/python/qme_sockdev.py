@@ -1,6 +1,6 @@
 """mmio-sockdev device servers in pure Python (stdlib only).
 
-The wire codec of both protocols (seed and v1, devices/mmio-sockdev/
+The wire codec of both protocols (basic and v1, devices/mmio-sockdev/
 PROTOCOL.md) with the same checks as the C decoder
 (protocol/sockdev/sockdev-proto.c; both pass tests/vectors.txt), and a
 small server: it listens on tcp:HOST:PORT or unix:PATH, serves one QEMU at
@@ -49,7 +49,7 @@ DMA_REPLY = 0x21
 HELLO_REPLY, READ_REPLY, SAVE_REPLY, RESTORE_REPLY, PONG = (
     0x81, 0x82, 0x85, 0x86, 0x87)
 IRQ, DMA_READ, DMA_WRITE = 0xa1, 0xa2, 0xa3
-SEED_READ, SEED_WRITE = ord('R'), ord('W')
+BASIC_READ, BASIC_WRITE = ord('R'), ord('W')
 
 # Per type: name, direction, fixed payload bytes, ends with 0..MAX_DATA data.
 TYPES = {
@@ -70,15 +70,15 @@ TYPES = {
     DMA_READ: ('DMA_READ', FROM_SERVER, 16, False),
     DMA_WRITE: ('DMA_WRITE', FROM_SERVER, 16, True),
 }
-_SEED_NAMES = {SEED_READ: 'seed-R', SEED_WRITE: 'seed-W'}
+_BASIC_NAMES = {BASIC_READ: 'basic-R', BASIC_WRITE: 'basic-W'}
 
 
 def type_name(t):
-    return TYPES[t][0] if t in TYPES else _SEED_NAMES.get(t, 'unknown')
+    return TYPES[t][0] if t in TYPES else _BASIC_NAMES.get(t, 'unknown')
 
 
 def type_from_name(name):
-    for t in list(TYPES) + list(_SEED_NAMES):
+    for t in list(TYPES) + list(_BASIC_NAMES):
         if type_name(t) == name:
             return t
     raise ValueError(f'unknown message type {name!r}')
@@ -235,31 +235,31 @@ def encode(m):
         raise ValueError(f'{type_name(t)}: field out of range ({e})')
 
 
-def seed_decode(buf):
-    """Seed request (QEMU -> server): (Msg, bytes used), or None if
+def basic_decode(buf):
+    """Basic request (QEMU -> server): (Msg, bytes used), or None if
     incomplete; raises ProtocolError."""
     if len(buf) < 1:
         return None
-    if buf[0] not in (SEED_READ, SEED_WRITE):
-        raise ProtocolError('bad-type', f'seed request 0x{buf[0]:02x}')
+    if buf[0] not in (BASIC_READ, BASIC_WRITE):
+        raise ProtocolError('bad-type', f'basic request 0x{buf[0]:02x}')
     if len(buf) < 6:
         return None
     if not size_ok(buf[5]):
         raise ProtocolError('bad-size', f'size {buf[5]}')
-    need = 6 + (buf[5] if buf[0] == SEED_WRITE else 0)
+    need = 6 + (buf[5] if buf[0] == BASIC_WRITE else 0)
     if len(buf) < need:
         return None
     m = Msg(buf[0], addr=struct.unpack_from('<I', buf, 1)[0], size=buf[5])
-    if m.type == SEED_WRITE:
+    if m.type == BASIC_WRITE:
         m.value = int.from_bytes(buf[6:need], 'little')
     return m, need
 
 
-def seed_encode(m):
-    if m.type not in (SEED_READ, SEED_WRITE) or not size_ok(m.size):
-        raise ValueError('not a seed request')
+def basic_encode(m):
+    if m.type not in (BASIC_READ, BASIC_WRITE) or not size_ok(m.size):
+        raise ValueError('not a basic request')
     b = struct.pack('<BIB', m.type, m.addr, m.size)
-    if m.type == SEED_WRITE:
+    if m.type == BASIC_WRITE:
         b += (m.value & ((1 << 8 * m.size) - 1)).to_bytes(m.size, 'little')
     return b
 
@@ -524,7 +524,7 @@ class Server:
         self.lsock.listen(4)
 
     def _reset_client_state(self):
-        self.proto = None       # 'seed' or 'v1' once the first byte came
+        self.proto = None       # 'basic' or 'v1' once the first byte came
         self.agreed = 0         # capabilities agreed with this client
         self.rx = bytearray()
 
@@ -601,15 +601,15 @@ class Server:
         while self.client is not None and self.rx:
             if self.proto is None:
                 b = self.rx[0]
-                if b in (SEED_READ, SEED_WRITE):
-                    self.proto = 'seed'
+                if b in (BASIC_READ, BASIC_WRITE):
+                    self.proto = 'basic'
                 elif b == HELLO:
                     self.proto = 'v1'
                 else:
                     self.disconnect('unknown protocol')
                     return
             try:
-                r = seed_decode(self.rx) if self.proto == 'seed' else \
+                r = basic_decode(self.rx) if self.proto == 'basic' else \
                     decode(self.rx, FROM_CLIENT)
             except ProtocolError as e:
                 self._log(f'bad message from client ({e}): closing the '
@@ -620,8 +620,8 @@ class Server:
                 return
             m, used = r
             del self.rx[:used]
-            if self.proto == 'seed':
-                self._handle_seed(m)
+            if self.proto == 'basic':
+                self._handle_basic(m)
             else:
                 self._handle_v1(m)
 
@@ -642,10 +642,10 @@ class Server:
             return
         self.device.write(addr, size, value)
 
-    def _handle_seed(self, m):
-        if m.type == SEED_READ:
+    def _handle_basic(self, m):
+        if m.type == BASIC_READ:
             v = self._read(m.addr, m.size)
-            # The seed protocol has no way to say "error".
+            # The basic protocol has no way to say "error".
             self._send((v or 0).to_bytes(m.size, 'little'))
         else:
             self._write(m.addr, m.size, m.value)

@@ -42,20 +42,20 @@ static void check_v1(const uint8_t *buf, size_t n, QmeSdDir dir)
     }
 }
 
-static void check_seed(const uint8_t *buf, size_t n)
+static void check_basic(const uint8_t *buf, size_t n)
 {
-    uint8_t enc[QME_SD_SEED_MAX_MSG];
+    uint8_t enc[QME_SD_BASIC_MAX_MSG];
     QmeSdMsg m;
     size_t used, elen;
 
     while (n) {
-        if (qme_sd_seed_decode(buf, n, &m, &used) != QME_SD_OK) {
+        if (qme_sd_basic_decode(buf, n, &m, &used) != QME_SD_OK) {
             return;
         }
-        if (used > n || used > QME_SD_SEED_MAX_MSG) {
+        if (used > n || used > QME_SD_BASIC_MAX_MSG) {
             abort();
         }
-        elen = qme_sd_seed_encode(enc, sizeof(enc), &m);
+        elen = qme_sd_basic_encode(enc, sizeof(enc), &m);
         if (elen != used || memcmp(enc, buf, used)) {
             abort();
         }
@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check_v1(data, size, QME_SD_FROM_CLIENT);
     check_v1(data, size, QME_SD_FROM_SERVER);
-    check_seed(data, size);
+    check_basic(data, size);
     if (size >= 8) {
         (void)qme_sd_access_ok(data[0] | data[1] << 8, data[2] | data[3] << 8,
                                data[4]);

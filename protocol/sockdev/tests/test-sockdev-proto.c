@@ -121,10 +121,10 @@ static int msg_equal(const QmeSdMsg *a, const QmeSdMsg *b)
            (!a->data_len || !memcmp(a->data, b->data, a->data_len));
 }
 
-static QmeSdResult decode(int seed, QmeSdDir dir, const uint8_t *buf,
+static QmeSdResult decode(int basic, QmeSdDir dir, const uint8_t *buf,
                           size_t n, QmeSdMsg *m, size_t *used)
 {
-    return seed ? qme_sd_seed_decode(buf, n, m, used)
+    return basic ? qme_sd_basic_decode(buf, n, m, used)
                 : qme_sd_decode(buf, n, dir, m, used);
 }
 
@@ -137,7 +137,7 @@ static void run_vector(char *line, int lineno)
     QmeSdResult r;
     size_t used = 0, elen, i;
     long n;
-    int seed, good = 1;
+    int basic, good = 1;
     QmeSdDir dir;
 
     verdict = strtok(line, " \t\n");
@@ -148,7 +148,7 @@ static void run_vector(char *line, int lineno)
         ok(0, "%s: malformed vector at line %d", "vectors", lineno);
         return;
     }
-    seed = !strcmp(proto, "seed");
+    basic = !strcmp(proto, "basic");
     dir = !strcmp(dirs, "s2c") ? QME_SD_FROM_SERVER : QME_SD_FROM_CLIENT;
     n = parse_hex(hex, buf, sizeof(buf));
     memset(&e, 0, sizeof(e));
@@ -161,21 +161,21 @@ static void run_vector(char *line, int lineno)
         ok(0, "%s: bad hex or field at line %d", verdict, lineno);
         return;
     }
-    r = decode(seed, dir, buf, (size_t)n, &m, &used);
+    r = decode(basic, dir, buf, (size_t)n, &m, &used);
 
     if (!strcmp(verdict, "ok")) {
         good = r == QME_SD_OK && used == (size_t)n && msg_equal(&m, &e.m);
-        elen = seed ? qme_sd_seed_encode(enc, sizeof(enc), &e.m)
+        elen = basic ? qme_sd_basic_encode(enc, sizeof(enc), &e.m)
                     : qme_sd_encode(enc, sizeof(enc), &e.m);
         good = good && elen == (size_t)n && !memcmp(enc, buf, elen);
         /* Every strict prefix is incomplete, never an error. */
         for (i = 0; good && i < (size_t)n; i++) {
-            good = decode(seed, dir, buf, i, &m, &used) == QME_SD_NEED_MORE;
+            good = decode(basic, dir, buf, i, &m, &used) == QME_SD_NEED_MORE;
         }
         /* Trailing bytes belong to the next message. */
         if (good) {
             buf[n] = 0xee;
-            good = decode(seed, dir, buf, n + 1, &m, &used) == QME_SD_OK &&
+            good = decode(basic, dir, buf, n + 1, &m, &used) == QME_SD_OK &&
                    used == (size_t)n;
         }
         ok(good, "%s vector at line %d decodes, re-encodes, prefixes wait",

@@ -40,7 +40,7 @@ def ok(cond, name, diag=''):
 def decode(proto, direction, buf):
     """(verdict, msg, used): verdict 'ok', 'more' or the error name."""
     try:
-        r = sd.seed_decode(buf) if proto == 'seed' else \
+        r = sd.basic_decode(buf) if proto == 'basic' else \
             sd.decode(buf, direction)
     except sd.ProtocolError as e:
         return e.result, None, 0
@@ -69,7 +69,7 @@ def run_vector(line, lineno):
     got, m, used = decode(proto, direction, buf)
     if verdict == 'ok':
         want = expected_msg(fields)
-        enc = sd.seed_encode(want) if proto == 'seed' else sd.encode(want)
+        enc = sd.basic_encode(want) if proto == 'basic' else sd.encode(want)
         good = got == 'ok' and used == len(buf) and m == want and enc == buf
         # Every strict prefix is incomplete, never an error.
         prefixes = [decode(proto, direction, buf[:i])[0]
@@ -135,7 +135,7 @@ for name, bad in [
     except ValueError:
         ok(True, f'encoder refuses {name}')
 ok(sd.encode(sd.Msg(sd.WRITE, size=1, value=0x1ff))[16] == 0xff and
-   sd.seed_encode(sd.Msg(sd.SEED_WRITE, size=1, value=0x1ff)) ==
+   sd.basic_encode(sd.Msg(sd.BASIC_WRITE, size=1, value=0x1ff)) ==
    b'W\0\0\0\0\1\xff', 'encoders drop value bits above the size, as in C')
 # The wrap check on its edge: a range ending exactly at 2^64 wraps in C.
 edge = sd.Msg(sd.DMA_READ, 1, dma_addr=(1 << 64) - 16, dma_len=16)
@@ -366,25 +366,25 @@ ok(st.type == sd.SAVE_REPLY and len(st.data) == 16 and
    (st, r1, r2, r3))
 c.s.close()
 
-# Seed protocol on a UNIX socket, detected from the first byte.
+# Basic protocol on a UNIX socket, detected from the first byte.
 srv.close()
 path = os.path.join('/tmp', f'qme-sockdev-py-{os.getpid()}.sock')
 dev = Dma()
 srv = sd.Server(dev, f'unix:{path}', log=None)
 srv.serve_in_thread()
 c = Client(path)
-c.s.sendall(sd.seed_encode(sd.Msg(sd.SEED_WRITE, addr=4, size=2,
+c.s.sendall(sd.basic_encode(sd.Msg(sd.BASIC_WRITE, addr=4, size=2,
                                   value=0xabcd)) +
-            sd.seed_encode(sd.Msg(sd.SEED_READ, addr=4, size=4)) +
-            sd.seed_encode(sd.Msg(sd.SEED_READ, addr=0x2000, size=1)))
+            sd.basic_encode(sd.Msg(sd.BASIC_READ, addr=4, size=4)) +
+            sd.basic_encode(sd.Msg(sd.BASIC_READ, addr=0x2000, size=1)))
 time.sleep(0.2)
 data = c.s.recv(100)
-ok(data == b'\xcd\xab\0\0\0', 'seed: write, read, and a failed read '
-   'answers 0 (the seed has no errors)', data)
+ok(data == b'\xcd\xab\0\0\0', 'basic: write, read, and a failed read '
+   'answers 0 (the basic protocol has no errors)', data)
 ok(dev.log[0] == f"'{path}'" and srv.dma_read(0, 4) == (-1, None) and
-   not srv.set_irq(1), 'seed: no IRQ or DMA', dev.log)
+   not srv.set_irq(1), 'basic: no IRQ or DMA', dev.log)
 c.s.sendall(b'R\0\0\0\0\3')
-ok(c.closed(), 'seed: size 3 closes the connection')
+ok(c.closed(), 'basic: size 3 closes the connection')
 srv.close()
 ok(not os.path.exists(path), 'close() removes the UNIX socket file')
 try:

@@ -1,0 +1,491 @@
+/*
+ * Unit tests of the sockdev client library against the server library,
+ * on real sockets, without QEMU; and of the address parser both use.
+ * The server runs its event loop in a thread, as it would in its own
+ * process.  TAP output.
+ *
+ * Copyright (c) 2026 qemu-modules-extra developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "qme/sockdev-client.h"
+#include "qme/sockdev-server.h"
+
+#define WINDOW      0x100
+#define REG_BAD     0x80    /* reads answer an error status */
+#define REG_IRQ     0x88    /* write: raise or lower the interrupt */
+#define REG_DMA     0x90    /* write: copy 4 guest bytes at 0x1000 to 0 */
+#define REG_DROP    0x98    /* write: drop the client */
+#define TIMEOUT_MS  500
+
+static int failures, tests;
+
+static void ok(bool cond, const char *fmt, ...)
+{
+    va_list ap;
+
+    printf("%sok %d - ", cond ? "" : "not ", ++tests);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+    failures += !cond;
+}
+
+/* The device behind the server: bytes, and commands to misbehave. */
+typedef struct Device {
+    QmeSdServer *srv;
+    pthread_t thread;
+    atomic_bool stop;
+    uint8_t mem[WINDOW];
+    int dma_rc;
+} Device;
+
+static uint32_t dev_read(void *opaque, uint32_t addr, unsigned size,
+                         uint64_t *value)
+{
+    Device *d = opaque;
+    unsigned i;
+
+    if (addr == REG_BAD) {
+        return QME_SD_ST_ERROR;
+    }
+    *value = 0;
+    for (i = 0; i < size; i++) {
+        *value |= (uint64_t)d->mem[addr + i] << (8 * i);
+    }
+    return QME_SD_ST_OK;
+}
+
+static void dev_write(void *opaque, uint32_t addr, unsigned size,
+                      uint64_t value)
+{
+    Device *d = opaque;
+    unsigned i;
+
+    switch (addr) {
+    case REG_IRQ:
+        qme_sd_server_set_irq(d->srv, 0, value & 1);
+        return;
+    case REG_DMA:
+        d->dma_rc = qme_sd_server_dma_read(d->srv, 0x1000, d->mem, 4, 2000);
+        return;
+    case REG_DROP:
+        qme_sd_server_disconnect(d->srv);
+        return;
+    }
+    for (i = 0; i < size; i++) {
+        d->mem[addr + i] = (uint8_t)(value >> (8 * i));
+    }
+}
+
+static void dev_reset(void *opaque)
+{
+    Device *d = opaque;
+
+    memset(d->mem, 0, sizeof(d->mem));
+}
+
+static long dev_save(void *opaque, uint8_t *buf, size_t cap)
+{
+    Device *d = opaque;
+
+    if (cap < 16) {
+        return -1;
+    }
+    memcpy(buf, d->mem, 16);
+    return 16;
+}
+
+static int dev_restore(void *opaque, const uint8_t *buf, size_t len)
+{
+    Device *d = opaque;
+
+    if (len != 16) {
+        return -1;
+    }
+    memcpy(d->mem, buf, len);
+    return 0;
+}
+
+static const QmeSdServerOps dev_ops = {
+    .read = dev_read, .write = dev_write, .reset = dev_reset,
+    .save = dev_save, .restore = dev_restore,
+};
+
+static void *dev_loop(void *opaque)
+{
+    Device *d = opaque;
+
+    while (!atomic_load(&d->stop)) {
+        qme_sd_server_run_once(d->srv, 20);
+    }
+    return NULL;
+}
+
+static void dev_start(Device *d, const char *address, uint32_t window)
+{
+    char err[256];
+
+    memset(d, 0, sizeof(*d));
+    d->srv = qme_sd_server_new(&dev_ops, d, window, QME_SD_CAP_ALL);
+    qme_sd_server_set_log(d->srv, NULL);
+    if (qme_sd_server_listen(d->srv, address, err, sizeof(err)) < 0) {
+        printf("Bail out! listen %s: %s\n", address, err);
+        exit(1);
+    }
+    pthread_create(&d->thread, NULL, dev_loop, d);
+}
+
+static void dev_stop(Device *d)
+{
+    atomic_store(&d->stop, true);
+    pthread_join(d->thread, NULL);
+    qme_sd_server_free(d->srv);
+}
+
+/* The client's side: what the server made it do. */
+typedef struct Host {
+    int watched;
+    int irq_level;
+    int kicks;
+    int losses;
+    char why[128];
+    uint8_t ram[8];
+} Host;
+
+static int host_irq(void *opaque, unsigned line, bool level)
+{
+    Host *h = opaque;
+
+    if (line) {
+        return -1;
+    }
+    h->irq_level = level;
+    return 0;
+}
+
+static uint32_t host_dma(void *opaque, bool is_write, uint64_t addr,
+                         uint8_t *buf, uint32_t len)
+{
+    Host *h = opaque;
+
+    if (addr != 0x1000 || len > sizeof(h->ram)) {
+        return QME_SD_ST_DENIED;
+    }
+    if (is_write) {
+        memcpy(h->ram, buf, len);
+    } else {
+        memcpy(buf, h->ram, len);
+    }
+    return QME_SD_ST_OK;
+}
+
+static void host_watch(void *opaque, int fd)
+{
+    ((Host *)opaque)->watched = fd;
+}
+
+static void host_kick(void *opaque)
+{
+    ((Host *)opaque)->kicks++;
+}
+
+static void host_disconnected(void *opaque, const char *why)
+{
+    Host *h = opaque;
+
+    h->losses++;
+    snprintf(h->why, sizeof(h->why), "%s", why);
+}
+
+static const QmeSdClientOps host_ops = {
+    .irq = host_irq, .dma = host_dma, .watch = host_watch,
+    .kick = host_kick, .disconnected = host_disconnected,
+};
+
+/* What an event loop does: wait for the watched fd, hand it over. */
+static void run_loop(QmeSdClient *cl, Host *h, int ms)
+{
+    struct pollfd pfd = { .fd = h->watched, .events = POLLIN };
+
+    qme_sd_client_flush(cl);
+    if (h->watched >= 0 && poll(&pfd, 1, ms) > 0) {
+        qme_sd_client_readable(cl);
+    }
+}
+
+static void test_address(void)
+{
+    static const struct {
+        const char *address, *host, *port, *path;
+    } good[] = {
+        { "unix:/tmp/x.sock", NULL, NULL, "/tmp/x.sock" },
+        { "tcp:127.0.0.1:7890", "127.0.0.1", "7890", NULL },
+        { "tcp:localhost:0", "localhost", "0", NULL },
+        { "tcp:[::1]:65535", "::1", "65535", NULL },
+    };
+    static const struct {
+        const char *address, *message;
+    } bad[] = {
+        { "pipe:x", "pipe:x: expected unix:PATH or tcp:HOST:PORT" },
+        { "unix:", "unix:: empty UNIX socket path" },
+        { "tcp:127.0.0.1", "tcp:127.0.0.1: expected tcp:HOST:PORT" },
+        { "tcp::80", "tcp::80: expected tcp:HOST:PORT" },
+        { "tcp:host:", "tcp:host:: expected tcp:HOST:PORT" },
+        { "tcp:host:http", "tcp:host:http: port must be a number from 0 "
+                           "to 65535" },
+        { "tcp:host:65536", "tcp:host:65536: port must be a number from 0 "
+                            "to 65535" },
+        { "tcp:host:000080", "tcp:host:000080: port must be a number "
+                             "from 0 to 65535" },
+        { "tcp:[::1:80", "tcp:[::1:80: expected tcp:[IPV6]:PORT" },
+        { "tcp:[]:80", "tcp:[]:80: expected tcp:[IPV6]:PORT" },
+    };
+    char longpath[160] = "unix:", err[256];
+    QmeSdAddress a;
+    size_t i;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        int rc = qme_sd_parse_address(good[i].address, &a, err, sizeof(err));
+
+        ok(rc == 0 && a.is_unix == !!good[i].path &&
+           (good[i].path ? !strcmp(a.path, good[i].path)
+                         : !strcmp(a.host, good[i].host) &&
+                           !strcmp(a.port, good[i].port)),
+           "address %s parses", good[i].address);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc;
+
+        errno = 0;
+        rc = qme_sd_parse_address(bad[i].address, &a, err, sizeof(err));
+        ok(rc == -1 && errno == EINVAL && !strcmp(err, bad[i].message),
+           "address %s is refused: %s", bad[i].address, err);
+    }
+    memset(longpath + 5, 'p', 107);
+    ok(qme_sd_parse_address(longpath, &a, err, sizeof(err)) == 0 &&
+       strlen(a.path) == 107, "a UNIX path of 107 bytes fits sun_path");
+    memset(longpath + 5, 'p', 120);
+    ok(qme_sd_parse_address(longpath, &a, err, sizeof(err)) == -1 &&
+       strstr(err, ": UNIX socket path longer than 107 bytes"),
+       "a UNIX path longer than sun_path is refused: %.40s...", err);
+    ok(qme_sd_parse_address("pipe:x", &a, NULL, 0) == -1,
+       "the parser takes no error buffer too");
+}
+
+static void test_server_shares_parser(void)
+{
+    QmeSdServer *srv = qme_sd_server_new(&dev_ops, NULL, WINDOW, 0);
+    char err[256];
+    int rc;
+
+    ok(qme_sd_server_opaque(srv) == NULL, "server opaque: NULL as given");
+    rc = qme_sd_server_listen(srv, "tcp:[::1:80", err, sizeof(err));
+    ok(rc == -1 && errno == EINVAL &&
+       !strcmp(err, "tcp:[::1:80: expected tcp:[IPV6]:PORT"),
+       "server listen: the parser's message (%s)", err);
+    qme_sd_server_free(srv);
+}
+
+static QmeSdClient *client(Host *h, QmeSdProto proto, uint32_t caps)
+{
+    memset(h, 0, sizeof(*h));
+    h->watched = -1;
+    return qme_sd_client_new(&host_ops, h, proto, WINDOW, caps, TIMEOUT_MS);
+}
+
+static void test_v1(const char *dir)
+{
+    char address[200], err[256];
+    QmeSdClient *cl;
+    uint8_t state[QME_SD_MAX_DATA];
+    uint32_t len;
+    uint64_t v;
+    Device d;
+    Host h;
+    int rc;
+
+    snprintf(address, sizeof(address), "unix:%s/v1.sock", dir);
+    dev_start(&d, address, WINDOW);
+    ok(qme_sd_server_opaque(d.srv) == &d, "server opaque: the device");
+    cl = client(&h, QME_SD_PROTO_V1, QME_SD_CAP_IRQ | QME_SD_CAP_STATE |
+                QME_SD_CAP_DMA);
+    ok(cl && !qme_sd_client_connected(cl), "v1 client: created, offline");
+    errno = 0;
+    ok(qme_sd_client_read(cl, 0, 4, &v) == -1 && errno == ENOTCONN &&
+       v == 0xffffffff, "offline read: -1, ENOTCONN, all-ones");
+    rc = qme_sd_client_connect(cl, address, err, sizeof(err));
+    ok(rc == 0 && qme_sd_client_connected(cl) && h.watched >= 0 &&
+       qme_sd_client_caps(cl) == (QME_SD_CAP_IRQ | QME_SD_CAP_STATE |
+                                  QME_SD_CAP_DMA),
+       "v1 connect: handshake agrees on the offered caps (%s)",
+       rc ? err : "ok");
+
+    ok(qme_sd_client_write(cl, 8, 4, 0x12345678) == 0 && h.kicks == 1 &&
+       qme_sd_client_write(cl, 12, 2, 0xbeef) == 0 && h.kicks == 1,
+       "writes are queued; only the batch's first kicks the loop");
+    ok(qme_sd_client_read(cl, 8, 4, &v) == 0 && v == 0x12345678,
+       "a read after writes sees them");
+    ok(qme_sd_client_read(cl, 8, 8, &v) == 0 && v == 0xbeef12345678ULL,
+       "8-byte read");
+    errno = 0;
+    ok(qme_sd_client_read(cl, REG_BAD, 4, &v) == -1 && errno == EIO &&
+       v == 0xffffffff && qme_sd_client_connected(cl),
+       "error status: -1, EIO, all-ones, still connected");
+
+    qme_sd_client_write(cl, REG_IRQ, 1, 1);
+    ok(qme_sd_client_read(cl, 8, 1, &v) == 0 && h.irq_level == 1,
+       "the server's IRQ arrives before the next reply");
+    qme_sd_client_write(cl, REG_IRQ, 1, 0);
+    qme_sd_client_flush(cl);
+    for (rc = 0; rc < 50 && h.irq_level; rc++) {
+        run_loop(cl, &h, 20);
+    }
+    ok(h.irq_level == 0, "...and between accesses, through the watch");
+
+    /* The server answers the read while it waits for the DMA reply. */
+    memcpy(h.ram, "\x11\x22\x33\x44", 4);
+    qme_sd_client_write(cl, REG_DMA, 1, 1);
+    ok(qme_sd_client_read(cl, 0, 4, &v) == 0 &&
+       qme_sd_client_read(cl, 0, 4, &v) == 0 && v == 0x44332211 &&
+       d.dma_rc == QME_SD_ST_OK,
+       "server DMA read of guest RAM, served while a read waits");
+
+    ok(qme_sd_client_save(cl, state, sizeof(state), &len) == 0 &&
+       len == 16 && state[8] == 0x78, "save: the server's state");
+    qme_sd_client_write(cl, 8, 4, 0);
+    ok(qme_sd_client_restore(cl, state, len) == 0 &&
+       qme_sd_client_read(cl, 8, 4, &v) == 0 && v == 0x12345678,
+       "restore: the saved state is back");
+    errno = 0;
+    ok(qme_sd_client_restore(cl, state, 3) == -1 && errno == EIO &&
+       qme_sd_client_connected(cl), "restore refused: -1, EIO");
+    ok(qme_sd_client_reset(cl) == 0 &&
+       qme_sd_client_read(cl, 8, 4, &v) == 0 && v == 0, "reset");
+
+    qme_sd_client_write(cl, REG_DROP, 1, 1);
+    errno = 0;
+    rc = qme_sd_client_read(cl, 0, 4, &v);
+    ok(rc == -1 && errno == ECONNRESET && !qme_sd_client_connected(cl) &&
+       h.losses == 1 && h.watched == -1,
+       "server gone: -1, ECONNRESET, one loss (%s), watch removed", h.why);
+    ok(qme_sd_client_connect(cl, address, err, sizeof(err)) == 0 &&
+       qme_sd_client_read(cl, 8, 4, &v) == 0,
+       "reconnect: the same client works again");
+    qme_sd_client_free(cl);
+    ok(h.losses == 1, "free: no disconnected callback");
+    dev_stop(&d);
+}
+
+static void test_basic_tcp(void)
+{
+    char address[64], err[256];
+    QmeSdClient *cl;
+    uint8_t state[16];
+    uint32_t len;
+    uint64_t v;
+    Device d;
+    Host h;
+
+    dev_start(&d, "tcp:127.0.0.1:0", WINDOW);
+    snprintf(address, sizeof(address), "tcp:127.0.0.1:%d",
+             qme_sd_server_port(d.srv));
+    cl = client(&h, QME_SD_PROTO_BASIC, QME_SD_CAP_ALL);
+    ok(qme_sd_client_connect(cl, address, err, sizeof(err)) == 0 &&
+       qme_sd_client_caps(cl) == 0, "basic over TCP: connects, no caps");
+    qme_sd_client_write(cl, 4, 2, 0xabcd);
+    ok(qme_sd_client_read(cl, 4, 4, &v) == 0 && v == 0xabcd &&
+       qme_sd_server_proto(d.srv) == QME_SD_PROTO_BASIC,
+       "basic: write and read back; the server detected basic");
+    ok(qme_sd_client_read(cl, REG_BAD, 1, &v) == 0 && v == 0,
+       "basic: no error status, a failed read answers 0");
+    ok(qme_sd_client_reset(cl) == 0, "basic: reset is a no-op");
+    errno = 0;
+    ok(qme_sd_client_save(cl, state, sizeof(state), &len) == -1 &&
+       errno == ENOTCONN && len == 0, "basic: no state to save");
+    qme_sd_client_free(cl);
+    dev_stop(&d);
+}
+
+static void test_failures(const char *dir)
+{
+    char address[200], err[256];
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    QmeSdClient *cl;
+    Device d;
+    Host h;
+    int mute, rc;
+
+    cl = client(&h, QME_SD_PROTO_V1, QME_SD_CAP_STATE);
+    snprintf(address, sizeof(address), "unix:%s/none.sock", dir);
+    errno = 0;
+    rc = qme_sd_client_connect(cl, address, err, sizeof(err));
+    ok(rc == -1 && errno == ENOENT && strstr(err, "cannot connect to unix:") &&
+       h.losses == 0, "no server: -1, ENOENT (%s)", err);
+    ok(qme_sd_client_connect(cl, "udp:x", err, sizeof(err)) == -1 &&
+       errno == EINVAL && !strcmp(err, "udp:x: expected unix:PATH or "
+                                  "tcp:HOST:PORT"),
+       "bad address: the parser's message");
+
+    /* A socket that never accepts: connect works, the handshake waits. */
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/mute.sock", dir);
+    mute = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(mute, (struct sockaddr *)&sa, sizeof(sa));
+    listen(mute, 1);
+    snprintf(address, sizeof(address), "unix:%s", sa.sun_path);
+    errno = 0;
+    rc = qme_sd_client_connect(cl, address, err, sizeof(err));
+    ok(rc == -1 && errno == ETIMEDOUT && strstr(err, "no handshake reply") &&
+       !qme_sd_client_connected(cl) && h.losses == 1,
+       "mute server: -1 after the timeout, ETIMEDOUT (%s)", err);
+    close(mute);
+    unlink(sa.sun_path);
+
+    snprintf(address, sizeof(address), "unix:%s/big.sock", dir);
+    dev_start(&d, address, WINDOW * 2);
+    errno = 0;
+    rc = qme_sd_client_connect(cl, address, err, sizeof(err));
+    ok(rc == -1 && errno == EPROTO && strstr(err, "handshake refused") &&
+       strstr(err, "window 0x200") && !qme_sd_client_connected(cl),
+       "window mismatch: handshake refused (%s)", err);
+    qme_sd_client_free(cl);
+    dev_stop(&d);
+
+    ok(qme_sd_client_new(&host_ops, &h, QME_SD_PROTO_NONE, WINDOW, 0,
+                         TIMEOUT_MS) == NULL && errno == EINVAL,
+       "new: no protocol is EINVAL");
+    ok(qme_sd_client_new(&host_ops, &h, QME_SD_PROTO_V1, WINDOW, 0, 0) ==
+       NULL && errno == EINVAL, "new: a zero timeout is EINVAL");
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/sdclient-XXXXXX";
+
+    if (!mkdtemp(dir)) {
+        printf("Bail out! mkdtemp: %s\n", strerror(errno));
+        return 1;
+    }
+    test_address();
+    test_server_shares_parser();
+    test_v1(dir);
+    test_basic_tcp();
+    test_failures(dir);
+    rmdir(dir);
+    printf("1..%d\n", tests);
+    return failures ? 1 : 0;
+}
