@@ -18,6 +18,10 @@
 
 #include "qom/object.h"
 
+/*
+ * From class_init of @oc: describe the inherited properties that have no
+ * description.  Cannot fail.
+ */
 void qme_describe_inherited_props(ObjectClass *oc);
 
 #endif /* QME_QDEV_PROPS_H */
