@@ -224,6 +224,40 @@ static void test_express(void)
     qme_qtest_quit(qt);
 }
 
+/*
+ * On the root bus and below a conventional PCI bridge: conventional, no
+ * Express capability and 256 bytes of config space.
+ */
+static void test_conventional(gconstpointer data)
+{
+    bool bridge = GPOINTER_TO_INT(data);
+    QmeQTest *qt = qme_qtest_start("%s", bridge ?
+        "-device pci-bridge,id=br,chassis_nr=1,addr=03.0 "
+        "-device minimal-pcie-nic,bus=br,addr=01.0" : DEV_ARGS);
+    int bus = bridge ? 1 : 0;
+    uint8_t devfn = bridge ? QME_PCI_DEVFN(1, 0) : QME_PCI_DEVFN(5, 0);
+    uint8_t pos;
+
+    g_assert_nonnull(qt);
+    if (!qt) {
+        return;
+    }
+    if (bridge) {
+        g_assert_cmphex(qme_pci_cfg_read(qt, 0, QME_PCI_DEVFN(3, 0), 0, 4),
+                        ==, 0x00011b36);
+        qme_pci_cfg_write(qt, 0, QME_PCI_DEVFN(3, 0), 0x18, 4, 0x010100);
+    }
+    g_assert_cmphex(qme_pci_cfg_read(qt, bus, devfn, 0, 4), ==, 0x10f11af4);
+    pos = qme_pci_cfg_read(qt, bus, devfn, 0x34, 1);
+    while (pos && qme_pci_cfg_read(qt, bus, devfn, pos, 1) != CAP_ID_EXP) {
+        pos = qme_pci_cfg_read(qt, bus, devfn, pos + 1, 1);
+    }
+    g_assert_cmphex(pos, ==, 0);
+    g_assert_cmphex(qme_pci_cfg_read(qt, bus, devfn, 0x100, 4), ==,
+                    0xffffffff);
+    qme_qtest_quit(qt);
+}
+
 static void test_msix_vectors(Fixture *f, gconstpointer data)
 {
     unsigned v, count;
@@ -786,6 +820,10 @@ int main(int argc, char **argv)
     ADD("/minimal-pcie-nic/stage/msix-2048", test_msix_layout,
         ",vectors=2048,bar1-size=65536");
     g_test_add_func("/minimal-pcie-nic/express", test_express);
+    g_test_add_data_func("/minimal-pcie-nic/conventional/root-bus",
+                         GINT_TO_POINTER(0), test_conventional);
+    g_test_add_data_func("/minimal-pcie-nic/conventional/pci-bridge",
+                         GINT_TO_POINTER(1), test_conventional);
     ADD("/minimal-pcie-nic/msix/vectors", test_msix_vectors, NULL);
     ADD("/minimal-pcie-nic/msix/mask-pba", test_msix_mask_pba, NULL);
     ADD("/minimal-pcie-nic/msi/vectors", test_msi_vectors, ",stage=msi");

@@ -438,6 +438,29 @@ static void test_conventional(Fixture *f, gconstpointer data)
     g_assert_cmphex(qme_pci_config_readl(d, 0x100), ==, 0xffffffff);
 }
 
+/* Below a conventional PCI bridge: conventional too. */
+static void test_conventional_bridge(Fixture *f, gconstpointer data)
+{
+    QmeQTest *qt = f->qt;
+    uint8_t br = QME_PCI_DEVFN(2, 0);
+    QmePciDev d = { .qt = qt, .bus = 1, .devfn = QME_PCI_DEVFN(1, 0) };
+
+    g_assert_nonnull(qt);
+    if (!qt) {
+        return;
+    }
+    g_assert_cmphex(qme_pci_cfg_read(qt, 0, br, 0, 4), ==, 0x00011b36);
+    qme_pci_cfg_write(qt, 0, br, PCI_PRIMARY_BUS, 1, 0);
+    qme_pci_cfg_write(qt, 0, br, PCI_SECONDARY_BUS, 1, 1);
+    qme_pci_cfg_write(qt, 0, br, PCI_SUBORDINATE_BUS, 1, 1);
+    g_assert_cmphex(qme_pci_config_readl(&d, 0), ==,
+                    MYCFG_DEVICE_ID << 16 | MYCFG_VENDOR_ID);
+    g_assert_cmphex(qme_pci_find_cap(&d, PCI_CAP_ID_EXP), ==, 0);
+    g_assert_cmphex(qme_pci_config_readl(&d, VCAP(MYCFG_VCAP_OFF_FEATURES)) &
+                    MYCFG_VCAP_FEAT_PCIE, ==, 0);
+    g_assert_cmphex(qme_pci_config_readl(&d, 0x100), ==, 0xffffffff);
+}
+
 static void test_intx(Fixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
@@ -1030,6 +1053,9 @@ int main(int argc, char **argv)
         "-device pcie-root-port,id=rp,chassis=1,addr=02.0 "
         "-device mypci_configurable,bus=rp,id=c0,reg=0x42");
     ADD("conventional-on-root-bus", test_conventional, REG_ARGS);
+    ADD("conventional-below-pci-bridge", test_conventional_bridge,
+        "-device pci-bridge,id=br,chassis_nr=1,addr=02.0 "
+        "-device mypci_configurable,bus=br,addr=01.0,id=c0,reg=0x42");
     if (has_gic()) {
         ADD("intx", test_intx, REG_ARGS);
         ADD("intx-disable-byte-write", test_intx_disable_byte, REG_ARGS);

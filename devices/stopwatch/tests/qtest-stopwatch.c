@@ -363,7 +363,7 @@ static void test_migration_stopped(Fixture *f, gconstpointer data)
 
 typedef struct BadCase {
     const char *args;
-    const char *expect;     /* QEMU's one line, after "PROGRAM: OPTION: " */
+    const char *expect;     /* QEMU's last line, after "PROGRAM: OPTION: " */
 } BadCase;
 
 #define VIRT_ROOM " (virt has room at 0x0a004000-0x0bffffff)\n"
@@ -412,7 +412,6 @@ static void test_bad_properties(void)
         g_test_message("%s -> %s", bad_cases[i].args, out);
         g_assert_cmpint(status, ==, 1);
         g_assert_true(g_str_has_suffix(out, bad_cases[i].expect));
-        g_assert_true(strchr(out, '\n') == out + strlen(out) - 1);
     }
 }
 
