@@ -14,27 +14,25 @@
 #     (every region), reg-names, interrupts (SPI, level high) and the
 #     root's interrupt-parent.
 #
-# Usage: test-platform.py  (env: qme_test_env; QME_QEMU, QME_LOADER)
+# Usage: test-platform.py SOCKDEV_TESTS_DIR  (env: qme_test_env)
 #
 # Copyright (c) 2026 qemu-modules-extra developers
 # SPDX-License-Identifier: GPL-2.0-or-later
 
-import json
 import os
-import shutil
-import socket
 import struct
 import subprocess
 import sys
-import tempfile
-import time
 
-QEMU = os.environ.get('QME_QEMU', '/usr/bin/qemu-system-aarch64')
-ENV = dict(os.environ, LD_PRELOAD=os.environ.get('QME_LOADER', ''))
+# The QEMU, QMP and TAP helpers of mmio-sockdev's tests.
+sys.path.insert(0, sys.argv[1])
+from sockdev_testlib import (ENV, PROCS, QEMU, Qmp, guard, ok,  # noqa: E402
+                             tap_done)
+
 PROG = os.path.basename(QEMU)
 BASE_ARGS = ['-display', 'none', '-nodefaults', '-nic', 'none', '-S']
 ROOM = ' (virt has room at 0x0a004000-0x0bffffff)'
-TMP = tempfile.mkdtemp(prefix='qme-platform-')
+TMP = guard('qme-platform-', 100)
 
 # name, -device options besides addr (mmio-sockdev starts without a
 # server), default address, bytes 'addr' places, SPI property, compatible
@@ -45,20 +43,6 @@ DEVICES = [
     ('mmio-sockdev', f'socket=unix:{TMP}/none.sock,on-absent=run',
      0x0b000000, 0x1100, 'irq', 'qemu-modules-extra,mmio-sockdev'),
 ]
-
-n = 0
-failed = 0
-
-
-def ok(cond, name, diag=''):
-    global n, failed
-    n += 1
-    print(f'{"" if cond else "not "}ok {n} - {name}', flush=True)
-    if not cond:
-        failed += 1
-        for line in str(diag).splitlines()[-15:]:
-            print('# ' + line)
-
 
 def device(name, extra, props=''):
     return ','.join(x for x in (name, extra, props) if x)
@@ -117,30 +101,6 @@ for name, extra, addr, span, spi_prop, _ in DEVICES:
 
 
 # Hot-plug: one QEMU with each device, then device_add / device_del.
-
-class Qmp:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        for _ in range(200):
-            try:
-                self.s.connect(path)
-                break
-            except OSError:
-                time.sleep(0.05)
-        self.s.settimeout(30)
-        self.f = self.s.makefile('r')
-        self.f.readline()
-        self.cmd('qmp_capabilities')
-
-    def cmd(self, name, **args):
-        self.s.sendall(json.dumps({'execute': name,
-                                   'arguments': args}).encode() + b'\n')
-        while True:
-            r = json.loads(self.f.readline())
-            if 'return' in r or 'error' in r:
-                return r
-
-
 PLACED = {'stopwatch': 0x0a004000, 'sockdev-uart': 0x0a010000,
           'mmio-sockdev': 0x0a020000}
 running = []
@@ -152,37 +112,32 @@ q = subprocess.Popen([QEMU, '-M', 'virt', *BASE_ARGS, *running,
                       '-qmp', f'unix:{qmp_path},server=on,wait=off'],
                      env=ENV, text=True, stdin=subprocess.DEVNULL,
                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-try:
-    qmp = Qmp(qmp_path)
+PROCS.append(q)
+qmp = Qmp(qmp_path)
 
-    def state():
-        periph = qmp.cmd('qom-list', path='/machine/peripheral')['return']
-        mtree = qmp.cmd('human-monitor-command',
-                        **{'command-line': 'info mtree'})['return']
-        return (sorted(p['name'] for p in periph
-                       if p['type'].startswith('child<')), mtree)
 
-    before = state()
-    ok(before[0] == sorted(PLACED), 'three devices at start-up', before[0])
-    for name, extra, _, _, _, _ in DEVICES:
-        args = {'driver': name, 'id': f'{name}-2', 'addr': '0x0a030000'}
-        r = qmp.cmd('device_add', **args)
-        err = r.get('error', {}).get('desc')
-        ok(err == "Parameter 'driver' expects a pluggable device type" and
-           state() == before,
-           f'{name}: device_add refused, no device or region added', r)
-        r = qmp.cmd('device_del', id=name)
-        err = r.get('error', {}).get('desc')
-        ok(err == f"Device '{name}' does not support hotplugging" and
-           state() == before,
-           f'{name}: device_del refused, the device stays', r)
-    qmp.cmd('quit')
-    out = q.communicate(timeout=30)[0]
-    ok(q.returncode == 0, 'QEMU quits cleanly after the refusals', out)
-finally:
-    if q.poll() is None:
-        q.kill()
-        q.wait()
+def state():
+    periph = qmp.cmd('qom-list', path='/machine/peripheral')['return']
+    return (sorted(p['name'] for p in periph
+                   if p['type'].startswith('child<')),
+            qmp.hmp('info mtree'))
+
+
+before = state()
+ok(before[0] == sorted(PLACED), 'three devices at start-up', before[0])
+for name, extra, _, _, _, _ in DEVICES:
+    r = qmp.cmd('device_add', driver=name, id=f'{name}-2', addr='0x0a030000')
+    err = r.get('error', {}).get('desc')
+    ok(err == "Parameter 'driver' expects a pluggable device type" and
+       state() == before,
+       f'{name}: device_add refused, no device or region added', r)
+    r = qmp.cmd('device_del', id=name)
+    err = r.get('error', {}).get('desc')
+    ok(err == f"Device '{name}' does not support hotplugging" and
+       state() == before, f'{name}: device_del refused, the device stays', r)
+qmp.cmd('quit')
+out = q.communicate(timeout=30)[0]
+ok(q.returncode == 0, 'QEMU quits cleanly after the refusals', out)
 
 
 # The device-tree node
@@ -262,6 +217,4 @@ for gic in ('2', '3'):
            f'GICv{gic}: node /{node}: {", ".join(sorted(expect))}',
            f'status {r.returncode} {r.stderr}\nwant {expect}\nhave {have}')
 
-shutil.rmtree(TMP, ignore_errors=True)
-print(f'1..{n}')
-sys.exit(1 if failed else 0)
+sys.exit(tap_done())

@@ -381,11 +381,24 @@ static void test_qom_value(Fixture *f, gconstpointer data)
     }
 }
 
+/*
+ * No firmware: give the bridge (vendor:device @ids) in slot 2 of the root
+ * bus its bus numbers, so that config cycles reach bus 1 behind it.
+ */
+static void bridge_to_bus1(QmeQTest *qt, uint32_t ids)
+{
+    uint8_t br = QME_PCI_DEVFN(2, 0);
+
+    g_assert_cmphex(qme_pci_cfg_read(qt, 0, br, 0, 4), ==, ids);
+    qme_pci_cfg_write(qt, 0, br, PCI_PRIMARY_BUS, 1, 0);
+    qme_pci_cfg_write(qt, 0, br, PCI_SECONDARY_BUS, 1, 1);
+    qme_pci_cfg_write(qt, 0, br, PCI_SUBORDINATE_BUS, 1, 1);
+}
+
 /* Behind a pcie-root-port: an Express v2 endpoint with 4 KiB config. */
 static void test_pcie(Fixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
-    uint8_t rp = QME_PCI_DEVFN(2, 0);
     QmePciDev d = { .qt = qt, .bus = 1, .devfn = 0 };
     uint8_t cap;
     uint16_t flags;
@@ -394,11 +407,7 @@ static void test_pcie(Fixture *f, gconstpointer data)
     if (!qt) {
         return;
     }
-    /* No firmware: give the root port its bus numbers. */
-    g_assert_cmphex(qme_pci_cfg_read(qt, 0, rp, 0, 4), ==, 0x000c1b36);
-    qme_pci_cfg_write(qt, 0, rp, PCI_PRIMARY_BUS, 1, 0);
-    qme_pci_cfg_write(qt, 0, rp, PCI_SECONDARY_BUS, 1, 1);
-    qme_pci_cfg_write(qt, 0, rp, PCI_SUBORDINATE_BUS, 1, 1);
+    bridge_to_bus1(qt, 0x000c1b36);
     g_assert_cmphex(qme_pci_config_readl(&d, 0), ==,
                     MYCFG_DEVICE_ID << 16 | MYCFG_VENDOR_ID);
     g_assert_cmphex(qme_pci_config_readw(&d, 0x2e), ==, MYCFG_SUBSYSTEM_ID);
@@ -442,17 +451,13 @@ static void test_conventional(Fixture *f, gconstpointer data)
 static void test_conventional_bridge(Fixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
-    uint8_t br = QME_PCI_DEVFN(2, 0);
     QmePciDev d = { .qt = qt, .bus = 1, .devfn = QME_PCI_DEVFN(1, 0) };
 
     g_assert_nonnull(qt);
     if (!qt) {
         return;
     }
-    g_assert_cmphex(qme_pci_cfg_read(qt, 0, br, 0, 4), ==, 0x00011b36);
-    qme_pci_cfg_write(qt, 0, br, PCI_PRIMARY_BUS, 1, 0);
-    qme_pci_cfg_write(qt, 0, br, PCI_SECONDARY_BUS, 1, 1);
-    qme_pci_cfg_write(qt, 0, br, PCI_SUBORDINATE_BUS, 1, 1);
+    bridge_to_bus1(qt, 0x00011b36);
     g_assert_cmphex(qme_pci_config_readl(&d, 0), ==,
                     MYCFG_DEVICE_ID << 16 | MYCFG_VENDOR_ID);
     g_assert_cmphex(qme_pci_find_cap(&d, PCI_CAP_ID_EXP), ==, 0);
