@@ -25,10 +25,8 @@
 #include "qemu/module.h"
 #include "qapi/error.h"
 #include "hw/pci/pci.h"
-#include "hw/pci/pci_bus.h"
 #include "hw/pci/msi.h"
 #include "hw/pci/msix.h"
-#include "hw/pci/pcie.h"
 #include "hw/qdev-properties.h"
 #include "hw/core/qdev-prop-internal.h"
 #include "migration/vmstate.h"
@@ -39,7 +37,7 @@
 #include "trace-minimal_pcie_nic.h"
 
 #define TYPE_MINIMAL_PCIE_NIC "minimal-pcie-nic"
-OBJECT_DECLARE_TYPE(MpnState, MpnClass, MINIMAL_PCIE_NIC)
+OBJECT_DECLARE_SIMPLE_TYPE(MpnState, MINIMAL_PCIE_NIC)
 
 typedef enum MpnStage {
     MPN_STAGE_BASIC,
@@ -68,11 +66,6 @@ struct MpnState {
     uint32_t msi_vectors;
     uint32_t bar1_size;
     uint32_t dma_size;
-};
-
-struct MpnClass {
-    PCIDeviceClass parent_class;
-    DeviceRealize parent_dc_realize;
 };
 
 static bool mpn_has_irq(MpnState *s)
@@ -372,10 +365,7 @@ static void mpn_realize(PCIDevice *pdev, Error **errp)
         pci_config_set_revision(c, MPN_REVISION_MMIO);
     }
 
-    if (pci_is_express(pdev) &&
-        pcie_endpoint_cap_init(pdev, MPN_EXP_CAP) < 0) {
-        error_setg(errp, "%s: cannot add the PCI Express capability",
-                   TYPE_MINIMAL_PCIE_NIC);
+    if (qme_pcie_hybrid_cap_init(pdev, MPN_EXP_CAP, errp) < 0) {
         return;
     }
     if (s->stage == MPN_STAGE_BASIC) {
@@ -418,19 +408,6 @@ static void mpn_realize(PCIDevice *pdev, Error **errp)
     }
 }
 
-/* Express only below a root port: on the root bus it is integrated. */
-static void mpn_dc_realize(DeviceState *dev, Error **errp)
-{
-    MpnClass *mc = MINIMAL_PCIE_NIC_GET_CLASS(dev);
-    PCIDevice *pdev = PCI_DEVICE(dev);
-    PCIBus *bus = pci_get_bus(pdev);
-
-    if (pci_bus_is_express(bus) && !pci_bus_is_root(bus)) {
-        pdev->cap_present |= QEMU_PCI_CAP_EXPRESS;
-    }
-    mc->parent_dc_realize(dev, errp);
-}
-
 static void mpn_exit(PCIDevice *pdev)
 {
     MpnState *s = MINIMAL_PCIE_NIC(pdev);
@@ -439,6 +416,7 @@ static void mpn_exit(PCIDevice *pdev)
         msix_uninit(pdev, &s->bar1, &s->bar1);
     }
     msi_uninit(pdev);
+    qme_pcie_hybrid_cap_exit(pdev);
     g_free(s->buf);
     g_free(s->bounce);
 }
@@ -510,7 +488,6 @@ static void mpn_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
     PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
-    MpnClass *mc = MINIMAL_PCIE_NIC_CLASS(klass);
 
     k->realize = mpn_realize;
     k->exit = mpn_exit;
@@ -521,8 +498,6 @@ static void mpn_class_init(ObjectClass *klass, void *data)
     k->class_id = MPN_CLASS;
     k->subsystem_vendor_id = MPN_SUBSYSTEM_VENDOR_ID;
     k->subsystem_id = MPN_SUBSYSTEM_ID;
-    device_class_set_parent_realize(dc, mpn_dc_realize,
-                                    &mc->parent_dc_realize);
     dc->desc = "PCIe NIC of seed 004: stages basic/mmio/msi/msix, doorbell, "
                "DMA engine (qemu-modules-extra)";
     dc->reset = mpn_reset;
@@ -548,7 +523,7 @@ static const TypeInfo mpn_info = {
     .name = TYPE_MINIMAL_PCIE_NIC,
     .parent = TYPE_PCI_DEVICE,
     .instance_size = sizeof(MpnState),
-    .class_size = sizeof(MpnClass),
+    .instance_init = qme_pcie_hybrid_instance_init,
     .class_init = mpn_class_init,
     .interfaces = (InterfaceInfo[]) {
         { INTERFACE_PCIE_DEVICE },

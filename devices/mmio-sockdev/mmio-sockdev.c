@@ -22,13 +22,11 @@
 #include "qemu/module.h"
 #include "qemu/host-utils.h"
 #include "exec/address-spaces.h"
-#include "hw/boards.h"
 #include "hw/irq.h"
 #include "hw/qdev-core.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
-#include "sysemu/device_tree.h"
-#include "sysemu/reset.h"
+#include "qme/platform.h"
 #include "qme/qdev-props.h"
 #include "qme/regtable-qemu.h"
 #include "qme/sockdev-client-qemu.h"
@@ -38,7 +36,6 @@
 #define TYPE_MMIO_SOCKDEV "mmio-sockdev"
 OBJECT_DECLARE_SIMPLE_TYPE(MmioSockdevState, MMIO_SOCKDEV)
 
-#define GIC_INTERNAL        32      /* SGIs + PPIs before SPI 0 */
 
 /* Values of the protocol property; seed is the basic protocol's old name. */
 enum { PROTO_V1, PROTO_BASIC, PROTO_SEED };
@@ -244,46 +241,17 @@ static const MemoryRegionOps sockdev_ops = {
 
 /* Realize: map, wire, describe, connect */
 
-static DeviceState *find_gic(void)
+static QmePlatformDevice sockdev_platform(MmioSockdevState *s)
 {
-    Object *o = object_resolve_path_type("", "arm-gicv3-common",
-                                         NULL);
-
-    if (!o) {
-        o = object_resolve_path_type("", "arm_gic_common", NULL);
-    }
-    return o ? DEVICE(o) : NULL;
-}
-
-static void sockdev_add_fdt_node(MmioSockdevState *s)
-{
-    MachineState *ms = MACHINE(qdev_get_machine());
-    g_autofree char *node = NULL;
-
-    if (!ms->fdt) {
-        return;
-    }
-    node = g_strdup_printf("/mmio-sockdev@%" PRIx64, s->addr);
-    qemu_fdt_add_subnode(ms->fdt, node);
-    qemu_fdt_setprop_string(ms->fdt, node, "compatible",
-                            "qemu-modules-extra,mmio-sockdev");
-    qemu_fdt_setprop_sized_cells(ms->fdt, node, "reg",
-                                 2, s->addr, 2, s->size,
-                                 2, s->addr + s->size, 2, SOCKDEV_BRIDGE_SIZE);
-    /* GIC_FDT_IRQ_TYPE_SPI = 0, IRQ_TYPE_LEVEL_HIGH = 4 */
-    qemu_fdt_setprop_cells(ms->fdt, node, "interrupts", 0, s->irq, 4);
-}
-
-static bool sockdev_range_free(hwaddr addr, uint64_t size)
-{
-    MemoryRegionSection sec = memory_region_find(get_system_memory(), addr,
-                                                 size);
-    bool is_free = !sec.mr;
-
-    if (sec.mr) {
-        memory_region_unref(sec.mr);
-    }
-    return is_free;
+    return (QmePlatformDevice) {
+        .compatible = "qemu-modules-extra,mmio-sockdev",
+        .regions = {
+            { &s->window, s->size, "addr", s->addr },
+            { &s->bridge.mr, SOCKDEV_BRIDGE_SIZE },    /* right after it */
+        },
+        .spi_prop = "irq",
+        .spi = s->irq,
+    };
 }
 
 static void sockdev_reset(DeviceState *dev)
@@ -297,11 +265,6 @@ static void sockdev_reset(DeviceState *dev)
     if (s->link && sockdev_connected(s)) {
         qme_sd_client_reset(sockdev_client(s));
     }
-}
-
-static void sockdev_reset_handler(void *opaque)
-{
-    device_cold_reset(DEVICE(opaque));
 }
 
 /*
@@ -326,13 +289,11 @@ static void sockdev_teardown(MmioSockdevState *s)
     s->state_buf = NULL;
 }
 
-/* Properties to their values; the window's place and the SPI are free. */
-static bool sockdev_check_properties(MmioSockdevState *s, DeviceState *gic,
-                                     Error **errp)
+/* Properties to their values (qme_platform_check() does addr and irq). */
+static bool sockdev_check_properties(MmioSockdevState *s, Error **errp)
 {
     QmeSdAddress a;
     char err[256];
-    uint64_t span;
 
     if (s->protocol == PROTO_SEED) {
         s->protocol = PROTO_BASIC;
@@ -346,14 +307,6 @@ static bool sockdev_check_properties(MmioSockdevState *s, DeviceState *gic,
                    "0x1000000", s->size);
         return false;
     }
-    span = (uint64_t)s->size + SOCKDEV_BRIDGE_SIZE;
-    if (s->addr & 0xfff || s->addr + span < s->addr ||
-        !sockdev_range_free(s->addr, span)) {
-        error_setg(errp, "addr=0x%" PRIx64 ": must be 4 KiB aligned with "
-                   "0x%" PRIx64 " bytes free there (virt has room at "
-                   "0x0a004000-0x0c000000)", s->addr, span);
-        return false;
-    }
     if (s->timeout_ms == 0 || s->timeout_ms > 60000) {
         error_setg(errp, "timeout-ms=%u: must be 1..60000", s->timeout_ms);
         return false;
@@ -362,27 +315,18 @@ static bool sockdev_check_properties(MmioSockdevState *s, DeviceState *gic,
         error_setg(errp, "reconnect-ms must not be 0");
         return false;
     }
-    if (!gic) {
-        error_setg(errp, "%s needs a machine with an Arm GIC (-M virt)",
-                   TYPE_MMIO_SOCKDEV);
-        return false;
-    }
-    if ((uint64_t)s->irq + GIC_INTERNAL >=
-        object_property_get_uint(OBJECT(gic), "num-irq", &error_abort)) {
-        error_setg(errp, "irq=%u: the GIC has no such SPI", s->irq);
-        return false;
-    }
     return true;
 }
 
 static void sockdev_realize(DeviceState *dev, Error **errp)
 {
     MmioSockdevState *s = MMIO_SOCKDEV(dev);
-    DeviceState *gic = find_gic();
+    QmePlatformDevice platform = sockdev_platform(s);
     uint32_t caps = QME_SD_CAP_IRQ | QME_SD_CAP_STATE |
                     (s->dma ? QME_SD_CAP_DMA : 0);
 
-    if (!sockdev_check_properties(s, gic, errp) ||
+    if (!sockdev_check_properties(s, errp) ||
+        qme_platform_check(dev, &platform, errp) < 0 ||
         !qme_mmio_regs_init(&s->bridge, OBJECT(s), TYPE_MMIO_SOCKDEV
                             "-bridge", mmio_sockdev_regs, SOCKDEV_NUM_REGS,
                             s->bridge_values, SOCKDEV_BRIDGE_SIZE, errp)) {
@@ -403,15 +347,10 @@ static void sockdev_realize(DeviceState *dev, Error **errp)
         goto fail;
     }
 
-    /* Nothing below fails: the device appears only once it works. */
-    memory_region_add_subregion(get_system_memory(), s->addr, &s->window);
-    memory_region_add_subregion(get_system_memory(), s->addr + s->size,
-                                &s->bridge.mr);
-    s->gic_input = qdev_get_gpio_in(gic, s->irq);
-    sockdev_add_fdt_node(s);
-    /* Bus-less: nothing resets us with the machine unless we ask. */
-    qemu_register_reset(sockdev_reset_handler, s);
-    return;
+    /* Last, as it was checked above: the device appears once it works. */
+    if (qme_platform_attach(dev, &platform, &s->gic_input, errp) == 0) {
+        return;
+    }
 
 fail:
     sockdev_teardown(s);
@@ -520,7 +459,7 @@ static void sockdev_class_init(ObjectClass *klass, void *data)
     dc->realize = sockdev_realize;
     dc->reset = sockdev_reset;
     dc->vmsd = &vmstate_mmio_sockdev;
-    dc->hotpluggable = false;
+    qme_platform_class_init(dc);
     device_class_set_props(dc, sockdev_properties);
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 

@@ -25,9 +25,7 @@
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "hw/pci/pci.h"
-#include "hw/pci/pci_bus.h"
 #include "hw/pci/msi.h"
-#include "hw/pci/pcie.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
 #include "qme/pci-config.h"
@@ -314,8 +312,6 @@ static bool mycfg_vcap_init(MyPciCfgState *s, bool express, Error **errp)
 static void mycfg_realize(PCIDevice *pdev, Error **errp)
 {
     MyPciCfgState *s = MYPCI_CONFIGURABLE(pdev);
-    PCIBus *bus = pci_get_bus(pdev);
-    bool express = pci_bus_is_express(bus) && !pci_bus_is_root(bus);
     Error *err = NULL;
     uint32_t i;
 
@@ -358,17 +354,8 @@ static void mycfg_realize(PCIDevice *pdev, Error **errp)
         err = NULL;
     }
 
-    if (express) {
-        if (pcie_endpoint_cap_init(pdev, MYCFG_PCIE_CAP_OFFSET) < 0) {
-            error_setg(errp, "cannot add the PCI Express capability");
-            return;
-        }
-    } else {
-        /* Conventional here: 256 bytes of config space, no Express cap. */
-        pdev->cap_present &= ~QEMU_PCI_CAP_EXPRESS;
-    }
-
-    if (!mycfg_vcap_init(s, express, errp)) {
+    if (qme_pcie_hybrid_cap_init(pdev, MYCFG_PCIE_CAP_OFFSET, errp) < 0 ||
+        !mycfg_vcap_init(s, pci_is_express(pdev), errp)) {
         return;
     }
     /*
@@ -384,19 +371,8 @@ static void mycfg_realize(PCIDevice *pdev, Error **errp)
 
 static void mycfg_exit(PCIDevice *pdev)
 {
-    if (pci_is_express(pdev)) {
-        pcie_cap_exit(pdev);
-    }
+    qme_pcie_hybrid_cap_exit(pdev);
     msi_uninit(pdev);
-}
-
-static void mycfg_instance_init(Object *obj)
-{
-    /*
-     * Sizes config space for Express; realize drops the flag again when
-     * the device does not sit behind a PCIe port.
-     */
-    PCI_DEVICE(obj)->cap_present |= QEMU_PCI_CAP_EXPRESS;
 }
 
 static void mycfg_reset(DeviceState *dev)
@@ -504,7 +480,7 @@ static const TypeInfo mycfg_info = {
     .name = TYPE_MYPCI_CONFIGURABLE,
     .parent = TYPE_PCI_DEVICE,
     .instance_size = sizeof(MyPciCfgState),
-    .instance_init = mycfg_instance_init,
+    .instance_init = qme_pcie_hybrid_instance_init,
     .class_init = mycfg_class_init,
     .interfaces = (InterfaceInfo[]) {
         { INTERFACE_PCIE_DEVICE },

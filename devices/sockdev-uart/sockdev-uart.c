@@ -17,14 +17,11 @@
 #include "qapi/error.h"
 #include "qemu/module.h"
 #include "chardev/char-fe.h"
-#include "exec/address-spaces.h"
-#include "hw/boards.h"
 #include "hw/qdev-core.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
 #include "migration/vmstate.h"
-#include "sysemu/device_tree.h"
-#include "sysemu/reset.h"
+#include "qme/platform.h"
 #include "qme/regtable-qemu.h"
 #include "uart-model.h"
 #include "trace-sockdev_uart.h"
@@ -67,61 +64,16 @@ static void sockdev_uart_tx(SdUartModel *m, uint8_t ch)
 
 /* Realize: memory map, device-tree node */
 
-static void sockdev_uart_add_fdt_node(SockdevUartState *s, void *fdt)
-{
-    g_autofree char *node = g_strdup_printf("/sockdev-uart@%" PRIx64,
-                                            s->addr);
-
-    qemu_fdt_add_subnode(fdt, node);
-    qemu_fdt_setprop_string(fdt, node, "compatible",
-                            SOCKDEV_UART_COMPATIBLE);
-    qemu_fdt_setprop_sized_cells(fdt, node, "reg",
-                                 2, s->addr, 2, SOCKDEV_UART_WINDOW);
-}
-
-static bool sockdev_uart_addr_ok(SockdevUartState *s, Error **errp)
-{
-    MemoryRegionSection sec;
-
-    if (s->addr & (SOCKDEV_UART_WINDOW - 1) ||
-        s->addr + SOCKDEV_UART_WINDOW < s->addr) {
-        error_setg(errp, "%s: property 'addr' (0x%" PRIx64 ") must be "
-                   "4 KiB aligned (virt has room at 0x0a004000-0x0c000000)",
-                   TYPE_SOCKDEV_UART, s->addr);
-        return false;
-    }
-    sec = memory_region_find(get_system_memory(), s->addr,
-                             SOCKDEV_UART_WINDOW);
-    if (sec.mr) {
-        error_setg(errp, "%s: property 'addr' (0x%" PRIx64 "+0x%x) overlaps "
-                   "'%s' (virt has room at 0x0a004000-0x0c000000)",
-                   TYPE_SOCKDEV_UART, s->addr, SOCKDEV_UART_WINDOW,
-                   memory_region_name(sec.mr));
-        memory_region_unref(sec.mr);
-        return false;
-    }
-    return true;
-}
-
-static void sockdev_uart_reset_handler(void *opaque)
-{
-    device_cold_reset(DEVICE(opaque));
-}
-
 static void sockdev_uart_realize(DeviceState *dev, Error **errp)
 {
     SockdevUartState *s = SOCKDEV_UART(dev);
-    MachineState *ms = MACHINE(qdev_get_machine());
+    const QmePlatformDevice platform = {
+        .compatible = SOCKDEV_UART_COMPATIBLE,
+        .regions = { { &s->regs.mr, SOCKDEV_UART_WINDOW, "addr", s->addr } },
+    };
 
-    if (phase_check(PHASE_MACHINE_READY)) {
-        error_setg(errp, "%s: cannot be hot-plugged: the guest's device "
-                   "tree is already built (use -device)", TYPE_SOCKDEV_UART);
-        return;
-    }
-    if (!sockdev_uart_addr_ok(s, errp)) {
-        return;
-    }
-    if (!qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_SOCKDEV_UART,
+    if (qme_platform_check(dev, &platform, errp) < 0 ||
+        !qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_SOCKDEV_UART,
                             sd_uart_regs, SD_UART_NUM_REGS, s->reg_values,
                             SOCKDEV_UART_WINDOW, errp)) {
         return;
@@ -129,12 +81,8 @@ static void sockdev_uart_realize(DeviceState *dev, Error **errp)
     s->model.tx = sockdev_uart_tx;
     s->model.opaque = s;
     sd_uart_model_attach(&s->regs.blk, &s->model);
-
-    /* Bus-less: nothing resets us with the machine unless we ask. */
-    qemu_register_reset(sockdev_uart_reset_handler, s);
-    memory_region_add_subregion(get_system_memory(), s->addr, &s->regs.mr);
-    if (ms->fdt) {
-        sockdev_uart_add_fdt_node(s, ms->fdt);
+    if (qme_platform_attach(dev, &platform, NULL, errp) < 0) {
+        return;
     }
     trace_sockdev_uart_realize(s->addr, sockdev_uart_sink_name(s));
 }
@@ -175,7 +123,7 @@ static void sockdev_uart_class_init(ObjectClass *klass, void *data)
     dc->realize = sockdev_uart_realize;
     dc->reset = sockdev_uart_reset;
     dc->vmsd = &vmstate_sockdev_uart;
-    dc->hotpluggable = false;
+    qme_platform_class_init(dc);
     device_class_set_props(dc, sockdev_uart_properties);
     set_bit(DEVICE_CATEGORY_INPUT, dc->categories);
 

@@ -25,15 +25,10 @@
 #include "qemu/module.h"
 #include "qemu/atomic.h"
 #include "qemu/bswap.h"
-#include "hw/boards.h"
 #include "hw/irq.h"
 #include "hw/qdev-properties.h"
-#include "hw/intc/arm_gic_common.h"
-#include "hw/intc/arm_gicv3_common.h"
-#include "exec/address-spaces.h"
-#include "sysemu/device_tree.h"
-#include "sysemu/reset.h"
 #include "migration/vmstate.h"
+#include "qme/platform.h"
 #include "qme/regtable-qemu.h"
 #include "stopwatch-regtable.h"
 #include "trace-stopwatch.h"
@@ -42,11 +37,6 @@
 OBJECT_DECLARE_SIMPLE_TYPE(StopwatchState, STOPWATCH)
 
 #define STOPWATCH_COMPATIBLE "qme,stopwatch"
-/* Device-tree interrupt specifier of the Arm GIC binding. */
-#define GIC_FDT_IRQ_TYPE_SPI 0
-#define GIC_FDT_IRQ_FLAGS_LEVEL_HI 4
-/* SPIs of virt's GIC (num-irq 288 minus the 32 SGIs/PPIs). */
-#define STOPWATCH_MAX_SPI 255
 /* Below this the update timer would eat a host core for nothing. */
 #define STOPWATCH_MIN_PERIOD_NS 10000
 #define SHM_ADDR_AUTO UINT64_MAX
@@ -211,114 +201,27 @@ static void stopwatch_irq_write(QmeRegBlock *blk, const QmeReg *reg,
 
 /* Realize: memory map, GIC input, device-tree node */
 
-static bool stopwatch_range_free(uint64_t base, uint64_t size,
-                                 const char *prop, Error **errp)
+static QmePlatformDevice stopwatch_platform(StopwatchState *s)
 {
-    MemoryRegion *sysmem = get_system_memory();
-    MemoryRegion *sub;
-
-    QTAILQ_FOREACH(sub, &sysmem->subregions, subregions_link) {
-        uint64_t start = sub->addr;
-        uint64_t end = start + int128_get64(sub->size);
-
-        if (base < end && start < base + size) {
-            error_setg(errp, "stopwatch: property '%s' (0x%" PRIx64
-                       "+0x%" PRIx64 ") overlaps '%s' at 0x%" PRIx64
-                       "-0x%" PRIx64,
-                       prop, base, size, memory_region_name(sub),
-                       start, end - 1);
-            return false;
-        }
-    }
-    return true;
-}
-
-static DeviceState *stopwatch_find_gic(void)
-{
-    static const char *const types[] = {
-        TYPE_ARM_GIC_COMMON, TYPE_ARM_GICV3_COMMON,
+    return (QmePlatformDevice) {
+        .compatible = STOPWATCH_COMPATIBLE,
+        .regions = {
+            { &s->regs.mr, STOPWATCH_REGS_SIZE, "addr", s->addr, "regs" },
+            { &s->shm, STOPWATCH_SHM_SIZE, "shm-addr", s->shm_addr, "shm" },
+        },
+        .spi_prop = "spi",
+        .spi = s->spi,
     };
-    unsigned i;
-
-    for (i = 0; i < ARRAY_SIZE(types); i++) {
-        Object *gic = object_resolve_path_type("", types[i], NULL);
-
-        if (gic) {
-            return DEVICE(gic);
-        }
-    }
-    return NULL;
-}
-
-static void stopwatch_add_fdt_node(StopwatchState *s, void *fdt)
-{
-    static const char *const reg_names[] = { "regs", "shm" };
-    g_autofree char *node = g_strdup_printf("/stopwatch@%" PRIx64, s->addr);
-    uint32_t gic_phandle;
-
-    qemu_fdt_add_subnode(fdt, node);
-    qemu_fdt_setprop_string(fdt, node, "compatible", STOPWATCH_COMPATIBLE);
-    qemu_fdt_setprop_sized_cells(fdt, node, "reg",
-                                 2, s->addr, 2, STOPWATCH_REGS_SIZE,
-                                 2, s->shm_addr, 2, STOPWATCH_SHM_SIZE);
-    qemu_fdt_setprop_string_array(fdt, node, "reg-names",
-                                  (char **)reg_names, ARRAY_SIZE(reg_names));
-    qemu_fdt_setprop_cells(fdt, node, "interrupts", GIC_FDT_IRQ_TYPE_SPI,
-                           s->spi, GIC_FDT_IRQ_FLAGS_LEVEL_HI);
-    /* virt names the GIC at the root; say it here too for other boards. */
-    gic_phandle = qemu_fdt_getprop_cell(fdt, "/", "interrupt-parent",
-                                        NULL, NULL);
-    if (gic_phandle) {
-        qemu_fdt_setprop_cell(fdt, node, "interrupt-parent", gic_phandle);
-    }
-}
-
-static void stopwatch_reset_handler(void *opaque)
-{
-    device_cold_reset(DEVICE(opaque));
 }
 
 static void stopwatch_realize(DeviceState *dev, Error **errp)
 {
     StopwatchState *s = STOPWATCH(dev);
-    MachineState *ms = MACHINE(qdev_get_machine());
-    DeviceState *gic = stopwatch_find_gic();
+    QmePlatformDevice platform;
     Error *local_err = NULL;
-    int gic_spis;
 
     if (s->shm_addr == SHM_ADDR_AUTO) {
         s->shm_addr = s->addr + STOPWATCH_SHM_OFFSET;
-    }
-    if (phase_check(PHASE_MACHINE_READY)) {
-        error_setg(errp, "stopwatch: cannot be hot-plugged: the guest's "
-                   "device tree is already built (use -device)");
-        return;
-    }
-    if (!ms->fdt) {
-        error_setg(errp, "stopwatch: machine '%s' has no device tree to "
-                   "describe the device in (use -M virt)",
-                   object_get_typename(OBJECT(ms)));
-        return;
-    }
-    if (!gic) {
-        error_setg(errp, "stopwatch: machine '%s' has no Arm GIC to take "
-                   "an interrupt from (use -M virt)",
-                   object_get_typename(OBJECT(ms)));
-        return;
-    }
-    gic_spis = object_property_get_uint(OBJECT(gic), "num-irq", NULL) -
-               GIC_INTERNAL;
-    if (s->spi > STOPWATCH_MAX_SPI || (int)s->spi >= gic_spis) {
-        error_setg(errp, "stopwatch: property 'spi' is %u, the GIC has "
-                   "SPIs 0-%d", s->spi,
-                   MIN(gic_spis, STOPWATCH_MAX_SPI + 1) - 1);
-        return;
-    }
-    if ((s->addr | s->shm_addr) & (STOPWATCH_REGS_SIZE - 1)) {
-        error_setg(errp, "stopwatch: properties 'addr' (0x%" PRIx64
-                   ") and 'shm-addr' (0x%" PRIx64 ") must be 4 KiB aligned",
-                   s->addr, s->shm_addr);
-        return;
     }
     if (s->period_ns < STOPWATCH_MIN_PERIOD_NS) {
         error_setg(errp, "stopwatch: property 'period-ns' is %" PRIu64
@@ -326,20 +229,9 @@ static void stopwatch_realize(DeviceState *dev, Error **errp)
                    STOPWATCH_MIN_PERIOD_NS);
         return;
     }
-    if (s->addr < s->shm_addr + STOPWATCH_SHM_SIZE &&
-        s->shm_addr < s->addr + STOPWATCH_REGS_SIZE) {
-        error_setg(errp, "stopwatch: properties 'addr' and 'shm-addr' "
-                   "overlap (0x%" PRIx64 ", 0x%" PRIx64 ")",
-                   s->addr, s->shm_addr);
-        return;
-    }
-    if (!stopwatch_range_free(s->addr, STOPWATCH_REGS_SIZE, "addr", errp) ||
-        !stopwatch_range_free(s->shm_addr, STOPWATCH_SHM_SIZE, "shm-addr",
-                              errp)) {
-        return;
-    }
-
-    if (!qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_STOPWATCH,
+    platform = stopwatch_platform(s);
+    if (qme_platform_check(dev, &platform, errp) < 0 ||
+        !qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_STOPWATCH,
                             stopwatch_regs, STOPWATCH_NUM_REGS,
                             s->reg_values, STOPWATCH_REGS_SIZE, errp)) {
         return;
@@ -357,13 +249,9 @@ static void stopwatch_realize(DeviceState *dev, Error **errp)
     s->update_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, stopwatch_update_tick,
                                    s);
     s->alarm_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, stopwatch_alarm_tick, s);
-    s->irq = qdev_get_gpio_in(gic, s->spi);
-
-    /* Bus-less: nothing resets us with the machine unless we ask. */
-    qemu_register_reset(stopwatch_reset_handler, s);
-    memory_region_add_subregion(get_system_memory(), s->addr, &s->regs.mr);
-    memory_region_add_subregion(get_system_memory(), s->shm_addr, &s->shm);
-    stopwatch_add_fdt_node(s, ms->fdt);
+    if (qme_platform_attach(dev, &platform, &s->irq, errp) < 0) {
+        return;
+    }
     trace_stopwatch_realize(s->addr, s->shm_addr, s->spi, s->period_ns);
 }
 
@@ -432,7 +320,7 @@ static void stopwatch_class_init(ObjectClass *klass, void *data)
     dc->vmsd = &vmstate_stopwatch;
     dc->desc = "Para-virtual stopwatch for -M virt: registers, a "
                "pass-through time page and an alarm SPI (qemu-modules-extra)";
-    dc->hotpluggable = false;
+    qme_platform_class_init(dc);
     device_class_set_props(dc, stopwatch_properties);
     object_class_property_set_description(klass, "addr",
         "Guest physical address of the 4 KiB register block "

@@ -1,5 +1,6 @@
 /*
- * Config-space writes for PCI device models, around a QEMU core bug.
+ * Config space of PCI device models: writes around a QEMU core bug, and
+ * the PCI Express capability only where the device is Express.
  *
  * pci_default_write_config() of QEMU 7.2 applies a change of INTx Disable
  * (command register bit 10, in byte 0x05) to the interrupt line only when
@@ -18,8 +19,45 @@
 
 #include "hw/pci/pci.h"
 
-/* pci_default_write_config(), with the command register applied whole. */
+/*
+ * pci_default_write_config(), with the command register applied whole.
+ * Cannot fail (a config write has no error path).
+ */
 void qme_pci_default_write_config(PCIDevice *pdev, uint32_t addr,
                                   uint32_t val, int len);
+
+/*
+ * PCI Express only below a PCIe port.
+ *
+ * A device that implements both INTERFACE_PCIE_DEVICE and
+ * INTERFACE_CONVENTIONAL_PCI_DEVICE (QEMU calls it hybrid) is an Express
+ * endpoint below a root port or a switch's downstream port, and a
+ * conventional device (256 bytes of config space, no Express capability)
+ * on a conventional bus and on the root complex's own bus (pcie.0 of virt
+ * and q35), where an Express device would have to be a root complex
+ * integrated endpoint.  The PCI core sizes config space by
+ * QEMU_PCI_CAP_EXPRESS before the device's realize runs, and leaves that
+ * flag to a hybrid device: such a device uses
+ *   qme_pcie_hybrid_instance_init()   as (or from) its instance_init,
+ *   qme_pcie_hybrid_cap_init()        in realize,
+ *   qme_pcie_hybrid_cap_exit()        in exit.
+ */
+
+/*
+ * Size config space for Express until realize knows the bus.  Has the
+ * signature of TypeInfo.instance_init.  Cannot fail.
+ */
+void qme_pcie_hybrid_instance_init(Object *obj);
+
+/*
+ * Below a PCIe port: add the PCI Express capability (v2, endpoint) at
+ * @offset.  Elsewhere: make the device conventional.  pci_is_express()
+ * then tells which.  Returns 0 on success, -1 with *errp set if the
+ * capability does not fit at @offset.
+ */
+int qme_pcie_hybrid_cap_init(PCIDevice *pdev, uint8_t offset, Error **errp);
+
+/* Remove what qme_pcie_hybrid_cap_init() added.  Cannot fail. */
+void qme_pcie_hybrid_cap_exit(PCIDevice *pdev);
 
 #endif /* QME_PCI_CONFIG_H */

@@ -20,7 +20,10 @@
 #include "hw/qdev-properties.h"
 #include "hw/core/qdev-prop-internal.h"
 
-/* Fills in missing descriptions of @oc's inherited properties. */
+/*
+ * From class_init of @oc: describe the inherited properties that have no
+ * description.  Cannot fail.
+ */
 void qme_describe_inherited_props(ObjectClass *oc);
 
 /*

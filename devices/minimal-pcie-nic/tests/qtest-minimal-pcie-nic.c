@@ -195,6 +195,17 @@ static void test_msix_layout(Fixture *f, gconstpointer data)
     g_assert_cmphex(reg_read(f, MPN_REG_DMA_BUF_SIZE), ==, MPN_DMA_SIZE);
 }
 
+/* Where the Express capability is in a device's list, 0 if not there. */
+static uint8_t find_exp_cap(QmeQTest *qt, int bus, uint8_t devfn)
+{
+    uint8_t pos = qme_pci_cfg_read(qt, bus, devfn, 0x34, 1);
+
+    while (pos && qme_pci_cfg_read(qt, bus, devfn, pos, 1) != CAP_ID_EXP) {
+        pos = qme_pci_cfg_read(qt, bus, devfn, pos + 1, 1);
+    }
+    return pos;
+}
+
 /* Below a pcie-root-port the device is a PCIe endpoint. */
 static void test_express(void)
 {
@@ -211,16 +222,42 @@ static void test_express(void)
     /* primary 0, secondary 1, subordinate 1: config cycles reach bus 1 */
     qme_pci_cfg_write(qt, 0, rp, 0x18, 4, 0x010100);
     g_assert_cmphex(qme_pci_cfg_read(qt, 1, 0, 0, 4), ==, 0x10f11af4);
-    pos = qme_pci_cfg_read(qt, 1, 0, 0x34, 1);
-    while (pos && qme_pci_cfg_read(qt, 1, 0, pos, 1) != CAP_ID_EXP) {
-        pos = qme_pci_cfg_read(qt, 1, 0, pos + 1, 1);
-    }
+    pos = find_exp_cap(qt, 1, 0);
     g_assert_cmphex(pos, ==, MPN_EXP_CAP);
     /* Device/Port Type 0: PCI Express Endpoint */
     g_assert_cmphex((qme_pci_cfg_read(qt, 1, 0, pos + 2, 2) >> 4) & 0xf, ==,
                     0);
     /* extended config space exists (4 KiB) */
     g_assert_cmphex(qme_pci_cfg_read(qt, 1, 0, 0x100, 4), !=, 0xffffffff);
+    qme_qtest_quit(qt);
+}
+
+/*
+ * On the root bus and below a conventional PCI bridge: conventional, no
+ * Express capability and 256 bytes of config space.
+ */
+static void test_conventional(gconstpointer data)
+{
+    bool bridge = GPOINTER_TO_INT(data);
+    QmeQTest *qt = qme_qtest_start("%s", bridge ?
+        "-device pci-bridge,id=br,chassis_nr=1,addr=03.0 "
+        "-device minimal-pcie-nic,bus=br,addr=01.0" : DEV_ARGS);
+    int bus = bridge ? 1 : 0;
+    uint8_t devfn = bridge ? QME_PCI_DEVFN(1, 0) : QME_PCI_DEVFN(5, 0);
+
+    g_assert_nonnull(qt);
+    if (!qt) {
+        return;
+    }
+    if (bridge) {
+        g_assert_cmphex(qme_pci_cfg_read(qt, 0, QME_PCI_DEVFN(3, 0), 0, 4),
+                        ==, 0x00011b36);
+        qme_pci_cfg_write(qt, 0, QME_PCI_DEVFN(3, 0), 0x18, 4, 0x010100);
+    }
+    g_assert_cmphex(qme_pci_cfg_read(qt, bus, devfn, 0, 4), ==, 0x10f11af4);
+    g_assert_cmphex(find_exp_cap(qt, bus, devfn), ==, 0);
+    g_assert_cmphex(qme_pci_cfg_read(qt, bus, devfn, 0x100, 4), ==,
+                    0xffffffff);
     qme_qtest_quit(qt);
 }
 
@@ -786,6 +823,10 @@ int main(int argc, char **argv)
     ADD("/minimal-pcie-nic/stage/msix-2048", test_msix_layout,
         ",vectors=2048,bar1-size=65536");
     g_test_add_func("/minimal-pcie-nic/express", test_express);
+    g_test_add_data_func("/minimal-pcie-nic/conventional/root-bus",
+                         GINT_TO_POINTER(0), test_conventional);
+    g_test_add_data_func("/minimal-pcie-nic/conventional/pci-bridge",
+                         GINT_TO_POINTER(1), test_conventional);
     ADD("/minimal-pcie-nic/msix/vectors", test_msix_vectors, NULL);
     ADD("/minimal-pcie-nic/msix/mask-pba", test_msix_mask_pba, NULL);
     ADD("/minimal-pcie-nic/msi/vectors", test_msi_vectors, ",stage=msi");

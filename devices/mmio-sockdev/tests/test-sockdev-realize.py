@@ -123,18 +123,31 @@ for props, expect in [
         ({'size': '0x123'}, 'size=0x123'),
         ({'timeout-ms': '0'}, 'timeout-ms=0'),
         ({'reconnect-ms': '0'}, 'reconnect-ms'),
-        ({'irq': '500'}, 'irq=500'),
-        ({'addr': '0x0b000800'}, 'must be 4 KiB aligned'),
+        ({'irq': '500'},
+         "mmio-sockdev: property 'irq' is 500, the GIC has SPIs 0-255"),
+        ({'addr': '0x0b000800'},
+         "mmio-sockdev: property 'addr' (0xb000800) must be 4 KiB aligned"),
+        ({'addr': '0xfffffffffffff000'},
+         "mmio-sockdev: property 'addr' (0xfffffffffffff000+0x1100) runs "
+         "past the end of the address space"),
         ({'socket': 'tcp:127.0.0.1'}, 'expected tcp:HOST:PORT')]:
     name = ','.join(f'{k}={v}' for k, v in props.items())
     nothing_left(name, probe_add(q, **{'socket': 'unix:/nonexistent',
                                        **props}), expect)
 
-# 2. The address is taken: by the UART, by the device already there.
-for addr in ('0x09000000', hex(BASE)):
-    nothing_left(f'addr={addr} (taken)',
-                 probe_add(q, socket='unix:/nonexistent', addr=addr),
-                 'bytes free there')
+# 2. The address is taken: by the UART, by the device already there, by
+# it with the bridge block only.
+ROOM = ' (virt has room at 0x0a004000-0x0bffffff)'
+for addr, size, taken in [
+        (0x09000000, 0x1000, "'pl011' at 0x9000000-0x9000fff"),
+        (BASE, 0x1000, f"'mmio-sockdev' at {BASE:#x}-{BASE + 0xfff:#x}"),
+        (BASE - 0x1000, 0x1000,
+         f"'mmio-sockdev' at {BASE:#x}-{BASE + 0xfff:#x}")]:
+    nothing_left(f'addr={addr:#x},size={size:#x} (taken)',
+                 probe_add(q, socket='unix:/nonexistent', addr=hex(addr),
+                           size=hex(size)),
+                 f"mmio-sockdev: property 'addr' ({addr:#x}+"
+                 f"{size + 0x100:#x}) overlaps {taken}{ROOM}")
 
 # 3. No server.
 nothing_left('unix socket nobody listens on',

@@ -381,11 +381,24 @@ static void test_qom_value(Fixture *f, gconstpointer data)
     }
 }
 
+/*
+ * No firmware: give the bridge (vendor:device @ids) in slot 2 of the root
+ * bus its bus numbers, so that config cycles reach bus 1 behind it.
+ */
+static void bridge_to_bus1(QmeQTest *qt, uint32_t ids)
+{
+    uint8_t br = QME_PCI_DEVFN(2, 0);
+
+    g_assert_cmphex(qme_pci_cfg_read(qt, 0, br, 0, 4), ==, ids);
+    qme_pci_cfg_write(qt, 0, br, PCI_PRIMARY_BUS, 1, 0);
+    qme_pci_cfg_write(qt, 0, br, PCI_SECONDARY_BUS, 1, 1);
+    qme_pci_cfg_write(qt, 0, br, PCI_SUBORDINATE_BUS, 1, 1);
+}
+
 /* Behind a pcie-root-port: an Express v2 endpoint with 4 KiB config. */
 static void test_pcie(Fixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
-    uint8_t rp = QME_PCI_DEVFN(2, 0);
     QmePciDev d = { .qt = qt, .bus = 1, .devfn = 0 };
     uint8_t cap;
     uint16_t flags;
@@ -394,11 +407,7 @@ static void test_pcie(Fixture *f, gconstpointer data)
     if (!qt) {
         return;
     }
-    /* No firmware: give the root port its bus numbers. */
-    g_assert_cmphex(qme_pci_cfg_read(qt, 0, rp, 0, 4), ==, 0x000c1b36);
-    qme_pci_cfg_write(qt, 0, rp, PCI_PRIMARY_BUS, 1, 0);
-    qme_pci_cfg_write(qt, 0, rp, PCI_SECONDARY_BUS, 1, 1);
-    qme_pci_cfg_write(qt, 0, rp, PCI_SUBORDINATE_BUS, 1, 1);
+    bridge_to_bus1(qt, 0x000c1b36);
     g_assert_cmphex(qme_pci_config_readl(&d, 0), ==,
                     MYCFG_DEVICE_ID << 16 | MYCFG_VENDOR_ID);
     g_assert_cmphex(qme_pci_config_readw(&d, 0x2e), ==, MYCFG_SUBSYSTEM_ID);
@@ -436,6 +445,25 @@ static void test_conventional(Fixture *f, gconstpointer data)
     g_assert_cmphex(qme_pci_config_readl(d, VCAP(MYCFG_VCAP_OFF_FEATURES)) &
                     0xff, ==, MYCFG_VCAP_FEAT_MSI | MYCFG_VCAP_FEAT_DMA);
     g_assert_cmphex(qme_pci_config_readl(d, 0x100), ==, 0xffffffff);
+}
+
+/* Below a conventional PCI bridge: conventional too. */
+static void test_conventional_bridge(Fixture *f, gconstpointer data)
+{
+    QmeQTest *qt = f->qt;
+    QmePciDev d = { .qt = qt, .bus = 1, .devfn = QME_PCI_DEVFN(1, 0) };
+
+    g_assert_nonnull(qt);
+    if (!qt) {
+        return;
+    }
+    bridge_to_bus1(qt, 0x00011b36);
+    g_assert_cmphex(qme_pci_config_readl(&d, 0), ==,
+                    MYCFG_DEVICE_ID << 16 | MYCFG_VENDOR_ID);
+    g_assert_cmphex(qme_pci_find_cap(&d, PCI_CAP_ID_EXP), ==, 0);
+    g_assert_cmphex(qme_pci_config_readl(&d, VCAP(MYCFG_VCAP_OFF_FEATURES)) &
+                    MYCFG_VCAP_FEAT_PCIE, ==, 0);
+    g_assert_cmphex(qme_pci_config_readl(&d, 0x100), ==, 0xffffffff);
 }
 
 static void test_intx(Fixture *f, gconstpointer data)
@@ -1030,6 +1058,9 @@ int main(int argc, char **argv)
         "-device pcie-root-port,id=rp,chassis=1,addr=02.0 "
         "-device mypci_configurable,bus=rp,id=c0,reg=0x42");
     ADD("conventional-on-root-bus", test_conventional, REG_ARGS);
+    ADD("conventional-below-pci-bridge", test_conventional_bridge,
+        "-device pci-bridge,id=br,chassis_nr=1,addr=02.0 "
+        "-device mypci_configurable,bus=br,addr=01.0,id=c0,reg=0x42");
     if (has_gic()) {
         ADD("intx", test_intx, REG_ARGS);
         ADD("intx-disable-byte-write", test_intx_disable_byte, REG_ARGS);

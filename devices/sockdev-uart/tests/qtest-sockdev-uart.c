@@ -293,13 +293,22 @@ static void test_bad_properties(void)
         const char *want;
     } cases[] = {
         { "-device sockdev-uart,addr=0x9000000",
-          "property 'addr' (0x9000000+0x1000) overlaps 'pl011'" },
+          "sockdev-uart: property 'addr' (0x9000000+0x1000) overlaps "
+          "'pl011' at 0x9000000-0x9000fff (virt has room at "
+          "0x0a004000-0x0bffffff)\n" },
         { "-device sockdev-uart,addr=0x0b000800",
-          "property 'addr' (0xb000800) must be 4 KiB aligned" },
+          "sockdev-uart: property 'addr' (0xb000800) must be 4 KiB "
+          "aligned\n" },
         { "-device sockdev-uart,addr=0xfffffffffffff000",
-          "property 'addr' (0xfffffffffffff000) must be 4 KiB aligned" },
+          "sockdev-uart: property 'addr' (0xfffffffffffff000+0x1000) runs "
+          "past the end of the address space\n" },
         { "-device sockdev-uart -device sockdev-uart",
-          "property 'addr' (0xb000000+0x1000) overlaps 'sockdev-uart'" },
+          "sockdev-uart: property 'addr' (0xb000000+0x1000) overlaps "
+          "'sockdev-uart' at 0xb000000-0xb000fff (virt has room at "
+          "0x0a004000-0x0bffffff)\n" },
+        { "-M none -device sockdev-uart",
+          "sockdev-uart: machine 'none-machine' has no device tree to "
+          "describe the device in (use -M virt)\n" },
         { "-device sockdev-uart,chardev=nosuch",
           "Property 'sockdev-uart.chardev' can't find value 'nosuch'" },
         { "-device sockdev-uart,addr=x", "addr" },
@@ -316,6 +325,10 @@ static void test_bad_properties(void)
         }
         g_assert_cmpint(st, ==, 1);
         g_assert_nonnull(strstr(out, cases[i].want));
+        if (g_str_has_suffix(cases[i].want, "\n")) {
+            /* The whole message, last ("PROGRAM: OPTION: " before it). */
+            g_assert_true(g_str_has_suffix(out, cases[i].want));
+        }
     }
 }
 
