@@ -1342,7 +1342,48 @@ static void test_strings(Tap *t)
     CHECK(t, qme_reg_status_str((QmeRegStatus)99) != NULL);
 }
 
-int main(void)
+/*
+ * --trace: run the accesses read from stdin ("r ADDR SIZE", "w ADDR SIZE
+ * VALUE", hex) on the fixture and print, per access, what the guest got
+ * (the value, "-" for a refused read, "w" for a write) and every register
+ * value after it.  test-sockdev-python.py runs the same accesses on the
+ * Python RegisterDevice and compares.
+ */
+static int trace(void)
+{
+    TestDev d;
+    char op;
+    uint64_t addr, value = 0;
+    unsigned size, i;
+    Tap t = { 0 };
+
+    dev_init(&t, &d);
+    if (t.test_failures) {
+        return 1;
+    }
+    while (scanf(" %c %" SCNx64 " %x", &op, &addr, &size) == 3) {
+        if (op == 'w' && scanf(" %" SCNx64, &value) != 1) {
+            return 1;
+        }
+        d.nev = 0;
+        if (op == 'w') {
+            qme_regblock_write(&d.blk, addr, size, value);
+            printf("w");
+        } else if (qme_regblock_read(&d.blk, addr, size, &value) ==
+                   QME_REG_OK) {
+            printf("%" PRIx64, value);
+        } else {
+            printf("-");
+        }
+        for (i = 0; i < TST_NUM_REGS; i++) {
+            printf(" %" PRIx64, d.values[i]);
+        }
+        printf("\n");
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
 {
     static const struct {
         const char *name;
@@ -1388,6 +1429,9 @@ int main(void)
     Tap t = { 0 };
     unsigned i, n = sizeof(tests) / sizeof(tests[0]);
 
+    if (argc > 1 && !strcmp(argv[1], "--trace")) {
+        return trace();
+    }
     printf("1..%u\n", n);
     for (i = 0; i < n; i++) {
         tap_run(&t, tests[i].name, tests[i].fn);
