@@ -155,6 +155,12 @@ int qme_regblock_init(QmeRegBlock *blk, const QmeReg *regs, unsigned nregs,
                                   "does not fit in the register", n, i,
                                   fld->name ? fld->name : "(unnamed)");
             }
+            if ((unsigned)fld->access > QME_REG_PULSE) {
+                return init_error(err, errlen, "register %s (#%u): field %s "
+                                  "has unknown access type %d", n, i,
+                                  fld->name ? fld->name : "(unnamed)",
+                                  (int)fld->access);
+            }
         }
     }
 

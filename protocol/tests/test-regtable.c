@@ -1264,6 +1264,12 @@ static void test_init_errors(Tap *t)
     static const QmeReg bad_field[] = {
         { .name = "A", .size = 4, .fields = wide_field, .nfields = 1 },
     };
+    static const QmeRegField odd_field[] = {
+        { "G", 0, 4, (QmeRegAccess)42, "" },
+    };
+    static const QmeReg bad_field_access[] = {
+        { .name = "A", .size = 4, .fields = odd_field, .nfields = 1 },
+    };
     static const QmeReg pulse_ro[] = {
         { .name = "A", .size = 4, .writable = 0x1, .pulse_mask = 0x2 },
     };
@@ -1296,6 +1302,8 @@ static void test_init_errors(Tap *t)
     expect_init_error(t, __LINE__, bad_access, 1, "access type 42");
     expect_init_error(t, __LINE__, bad_field, 1, "field F");
     expect_init_error(t, __LINE__, bad_flags, 1, "unknown flags 0x80");
+    expect_init_error(t, __LINE__, bad_field_access, 1,
+                      "field G has unknown access type 42");
     expect_init_error(t, __LINE__, pulse_ro, 1, "pulse bit is not writable");
     expect_init_error(t, __LINE__, w1c_w1s, 1, "more than one");
     expect_init_error(t, __LINE__, rc_writable, 1, "rc bit is writable");
