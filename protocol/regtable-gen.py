@@ -24,14 +24,22 @@ ACCESS = {
     'w1s': 'QME_REG_W1S',
     'rc': 'QME_REG_RC',
 }
+# A field may also be a command bit: stored for the write's hooks, then
+# cleared.
+FIELD_ACCESS = dict(ACCESS, pulse='QME_REG_PULSE')
+READABLE = {'ro', 'rw', 'w1c', 'w1s', 'rc'}
+WRITABLE = {'rw', 'wo', 'w1c', 'w1s', 'pulse'}
+# The per-bit masks of a QmeReg and the field kinds that make them.
+MASKS = (('w1c_mask', {'w1c'}), ('w1s_mask', {'w1s'}), ('rc_mask', {'rc'}),
+         ('wo_mask', {'wo'}), ('pulse_mask', {'pulse'}))
 
 # Hook signatures exactly as the typedefs in include/qme/regtable.h.
 HOOK_PROTO = {
-    'read': 'static uint64_t {}(QmeRegBlock *blk, const QmeReg *reg,\n'
+    'read': 'uint64_t {}(QmeRegBlock *blk, const QmeReg *reg,\n'
             '    uint64_t value);',
-    'pre_write': 'static uint64_t {}(QmeRegBlock *blk, const QmeReg *reg,\n'
+    'pre_write': 'uint64_t {}(QmeRegBlock *blk, const QmeReg *reg,\n'
                  '    uint64_t value);',
-    'post_write': 'static void {}(QmeRegBlock *blk, const QmeReg *reg,\n'
+    'post_write': 'void {}(QmeRegBlock *blk, const QmeReg *reg,\n'
                   '    uint64_t old_value, uint64_t new_value);',
 }
 HOOKS = ('read', 'pre_write', 'post_write')
@@ -41,7 +49,7 @@ TOP_KEYS = {'name', 'prefix', 'doc', 'bus', 'constants', 'register'}
 BUSES = ('pci', 'platform')
 REG_KEYS = {'name', 'offset', 'size', 'access', 'reset', 'writable',
             'reserved', 'partial', 'doc', 'field'} | set(HOOKS)
-FIELD_KEYS = {'name', 'bit', 'width', 'doc'}
+FIELD_KEYS = {'name', 'bit', 'width', 'access', 'reset', 'doc'}
 
 C_IDENT = re.compile(r'[A-Za-z_][A-Za-z0-9_]*\Z')
 UPPER_IDENT = re.compile(r'[A-Z][A-Z0-9_]*\Z')
@@ -102,13 +110,34 @@ def get(table, key, kind, where, default=None, required=False):
     return v
 
 
+def get_reset(table, where, constants, bits):
+    """A reset value: an integer or the name of a [constants] entry."""
+    v = table.get('reset', 0)
+    if isinstance(v, str):
+        if v not in constants:
+            raise GenError(f'{where}reset names unknown constant {v!r}')
+        v = constants[v]
+    else:
+        v = get(table, 'reset', 'int', where, default=0)
+    if v >= 1 << bits:
+        raise GenError(f'{where}reset {v:#x} does not fit in '
+                       f'{bits} bit{"s" if bits > 1 else ""}')
+    return v
+
+
+def hook_name(prefix, reg, kind):
+    """The one rule for hook function names: STOPWATCH, CTRL, post_write
+    gives stopwatch_ctrl_post_write."""
+    return f'{prefix.lower()}_{reg.lower()}_{kind}'
+
+
 def one_line(s, where, key='doc'):
     if '\n' in s or '\r' in s:
         raise GenError(f'{where}{key!r} must be a single line')
     return s.strip()
 
 
-def parse_field(reg, raw, idx):
+def parse_field(reg, raw, idx, constants):
     where = f'register {reg.name}: field #{idx}: '
     if not isinstance(raw, dict):
         raise GenError(f'{where}must be a table ([[register.field]])')
@@ -128,12 +157,21 @@ def parse_field(reg, raw, idx):
         raise GenError(f'{where}bits {f.bit + f.width - 1}:{f.bit} do not '
                        f'fit in a {reg.size}-byte register')
     f.mask = ((1 << f.width) - 1) << f.bit
-    if f.mask & reg.reserved:
-        raise GenError(f'{where}overlaps reserved bits')
+    f.access = get(raw, 'access', 'str', where, default=reg.access)
+    if f.access is None:
+        raise GenError(f'{where}missing \'access\' (none on the register '
+                       f'either)')
+    if f.access not in FIELD_ACCESS:
+        raise GenError(f'{where}access {f.access!r} is not one of '
+                       f'{", ".join(FIELD_ACCESS)}')
+    f.reset = get_reset(raw, where, constants, f.width)
+    if f.reset and f.access == 'pulse':
+        raise GenError(f'{where}a pulse field always reads 0: reset must '
+                       f'be 0')
     return f
 
 
-def parse_register(raw, idx):
+def parse_register(raw, idx, constants):
     where = f'register #{idx}: '
     if not isinstance(raw, dict):
         raise GenError(f'{where}must be a table ([[register]])')
@@ -154,17 +192,40 @@ def parse_register(raw, idx):
                        f'size {r.size}')
     if r.offset + r.size > 1 << 32:
         raise GenError(f'{where}offset {r.offset:#x} beyond 4 GiB')
-    access = get(raw, 'access', 'str', where, required=True)
-    if access not in ACCESS:
+    raw_fields = raw.get('field', [])
+    if not isinstance(raw_fields, list):
+        raise GenError(f'{where}field must be an array of tables '
+                       f'([[register.field]])')
+    # With fields, the register's access is only the default of its
+    # fields' and may be left out.
+    access = get(raw, 'access', 'str', where, required=not raw_fields)
+    if access is not None and access not in ACCESS:
         raise GenError(f'{where}access {access!r} is not one of '
                        f'{", ".join(ACCESS)}')
     r.access = access
     allbits = (1 << (r.size * 8)) - 1
+    r.partial = get(raw, 'partial', 'bool', where, default=True)
+    r.doc = one_line(get(raw, 'doc', 'str', where, default=''), where)
+    r.hooks = {}
+    for h in HOOKS:
+        on = raw.get(h)
+        if isinstance(on, str):
+            raise GenError(f'{where}{h} = {on!r}: hook names are derived '
+                           f'(write {h} = true for '
+                           f'{hook_name("<prefix>", name, h)})')
+        if get(raw, h, 'bool', where, default=False):
+            r.hooks[h] = None       # named once the prefix is known
+    for m, _ in MASKS:
+        setattr(r, m, 0)
+    if raw_fields:
+        parse_fields(r, raw, raw_fields, where, constants, allbits)
+        return r
+
     r.reserved = get(raw, 'reserved', 'int', where, default=0)
-    r.reset = get(raw, 'reset', 'int', where, default=0)
+    r.reset = get_reset(raw, where, constants, r.size * 8)
     r.writable = get(raw, 'writable', 'int', where,
                      default=allbits & ~r.reserved)
-    for key in ('reserved', 'reset', 'writable'):
+    for key in ('reserved', 'writable'):
         v = getattr(r, key)
         if v & ~allbits:
             raise GenError(f'{where}{key} {v:#x} does not fit in '
@@ -175,21 +236,20 @@ def parse_register(raw, idx):
     if r.writable & r.reserved:
         raise GenError(f'{where}bits {r.writable & r.reserved:#x} are both '
                        f'writable and reserved')
-    r.partial = get(raw, 'partial', 'bool', where, default=True)
-    r.doc = one_line(get(raw, 'doc', 'str', where, default=''), where)
-    r.hooks = {}
-    for h in HOOKS:
-        fn = get(raw, h, 'str', where)
-        if fn is None:
-            continue
-        if not C_IDENT.match(fn) or fn in C_KEYWORDS:
-            raise GenError(f'{where}{h} hook {fn!r} is not a C identifier')
-        r.hooks[h] = fn
-    raw_fields = raw.get('field', [])
-    if not isinstance(raw_fields, list):
-        raise GenError(f'{where}field must be an array of tables '
-                       f'([[register.field]])')
-    r.fields = [parse_field(r, f, i) for i, f in enumerate(raw_fields)]
+    r.fields = []
+    return r
+
+
+def parse_fields(r, raw, raw_fields, where, constants, allbits):
+    """Compile the fields of register @r into its masks: bits in no field
+    are reserved, each kind's bits go to its mask, and the register's
+    access becomes the gate the engine checks first."""
+    for key in ('writable', 'reserved'):
+        if key in raw:
+            raise GenError(f'{where}{key!r} is derived from the fields: '
+                           f'give each field its access instead')
+    r.fields = [parse_field(r, f, i, constants)
+                for i, f in enumerate(raw_fields)]
     seen = {}
     for f in r.fields:
         if f.name in seen:
@@ -199,7 +259,45 @@ def parse_register(raw, idx):
                 raise GenError(f'{where}field {f.name} overlaps field '
                                f'{o.name}')
         seen[f.name] = f
-    return r
+
+    def bits(kinds):
+        m = 0
+        for f in r.fields:
+            if f.access in kinds:
+                m |= f.mask
+        return m
+
+    covered = bits(FIELD_ACCESS)
+    r.reserved = allbits & ~covered
+    r.writable = bits(WRITABLE)
+    for m, kinds in MASKS:
+        setattr(r, m, bits(kinds))
+    field_reset = 0
+    for f in r.fields:
+        field_reset |= f.reset << f.bit
+    if 'reset' in raw:
+        if any('reset' in f for f in raw_fields):
+            raise GenError(f'{where}reset given both on the register and '
+                           f'on fields: give it on the fields only')
+        r.reset = get_reset(raw, where, constants, r.size * 8)
+        if r.reset & r.reserved:
+            raise GenError(f'{where}reset {r.reset:#x} sets bits '
+                           f'{r.reset & r.reserved:#x} in no field')
+        if r.reset & r.pulse_mask:
+            raise GenError(f'{where}reset {r.reset:#x} sets pulse bits')
+    else:
+        r.reset = field_reset
+
+    kinds = {f.access for f in r.fields}
+    if len(kinds) == 1 and 'pulse' not in kinds:
+        r.access = kinds.pop()          # exactly as a register without fields
+    elif not kinds & READABLE:
+        r.access = 'wo'
+    elif not kinds & WRITABLE:
+        r.access = 'ro'
+    else:
+        r.access = 'rw'
+    r.kinds = sorted({f.access for f in r.fields})
 
 
 def parse(path):
@@ -241,7 +339,11 @@ def parse(path):
     raw_regs = data.get('register', [])
     if not isinstance(raw_regs, list) or not raw_regs:
         raise GenError('no registers: need at least one [[register]]')
-    regs = [parse_register(r, i) for i, r in enumerate(raw_regs)]
+    regs = [parse_register(r, i, dict(b.constants))
+            for i, r in enumerate(raw_regs)]
+    for r in regs:
+        for h in r.hooks:
+            r.hooks[h] = hook_name(b.prefix, r.name, h)
 
     names = set()
     for r in regs:
@@ -258,16 +360,6 @@ def parse(path):
                            f'({p.offset:#x}..{p.offset + p.size - 1:#x})')
     b.regs = regs
     b.span = max(r.offset + r.size for r in regs)
-
-    hook_kind = {}
-    for r in regs:
-        for h, fn in r.hooks.items():
-            # read and pre_write share one signature, post_write differs.
-            kind = 'post_write' if h == 'post_write' else 'value'
-            if hook_kind.setdefault(fn, kind) != kind:
-                raise GenError(f'register {r.name}: hook {fn} is used both '
-                               f'as post_write and as read/pre_write hook')
-
     check_names(b)
     return b
 
@@ -283,7 +375,7 @@ def macro_names(b):
         out.append((f'{p}_REG_{r.name}_SIZE', f'register {r.name}'))
         out.append((f'{p}_R_{r.name}', f'register {r.name}'))
         for f in r.fields:
-            for suffix in ('SHIFT', 'MASK'):
+            for suffix in ('SHIFT', 'MASK', 'WIDTH'):
                 out.append((f'{p}_{r.name}_{f.name}_{suffix}',
                             f'register {r.name}: field {f.name}'))
     return out
@@ -325,39 +417,76 @@ def u_const(v):
     return f'{v:#x}U' if v < 1 << 32 else f'{v:#x}ULL'
 
 
-def gen_header(b):
-    guard = f'QME_GEN_{b.name.upper()}_REGS_H'
-    p = b.prefix
-    lines = [
+# Every -regs.h carries the same definitions: a file may include several.
+# REG is the prefix and register name (STOPWATCH_CTRL), FIELD the field's
+# name (START).  The arithmetic is done in unsigned long long, so a field
+# of a 64-bit register keeps its high bits.
+FIELD_MACROS = [
+    '#ifndef QME_FIELD_EX',
+    '/* Value of field FIELD of register REG in the register value V. */',
+    '#define QME_FIELD_EX(v, REG, FIELD) \\',
+    '    (((0ULL + (v)) & REG##_##FIELD##_MASK) >> REG##_##FIELD##_SHIFT)',
+    '/* The register value V with field FIELD of REG set to X. */',
+    '#define QME_FIELD_DP(v, REG, FIELD, x) \\',
+    '    (((0ULL + (v)) & ~(0ULL + REG##_##FIELD##_MASK)) | \\',
+    '     QME_FIELD_PREP(REG, FIELD, x))',
+    '/* X in place for field FIELD of REG, to be ORed into a value. */',
+    '#define QME_FIELD_PREP(REG, FIELD, x) \\',
+    '    (((0ULL + (x)) << REG##_##FIELD##_SHIFT) & REG##_##FIELD##_MASK)',
+    '#endif',
+    '',
+]
+
+
+def access_name(r):
+    """The register's access for people: its kind, or its fields' kinds."""
+    if r.fields and len(r.kinds) > 1:
+        return '/'.join(k.upper() for k in r.kinds)
+    return r.fields[0].access.upper() if r.fields else r.access.upper()
+
+
+def banner(b, title, notes):
+    """The opening comment of a generated file: @notes are its lines."""
+    return ([
         '/*',
-        f' * {b.name}: hardware/software interface.',
-    ]
-    if b.doc:
-        lines.append(f' * {c_comment(b.doc)}')
-    lines += [
-        ' *',
-        f' * Generated by protocol/regtable-gen.py from {b.source}.',
-        ' * Do not edit: change the .regs.toml file instead.',
-        ' * No includes, so a Linux driver, firmware and userspace can all',
-        ' * use it.',
+        f' * {b.name}: {title}',
+    ] + [f' * {n}' if n else ' *' for n in notes] + [
         ' *',
         ' * SPDX-License-Identifier: GPL-2.0-or-later',
         ' */',
+    ])
+
+
+def generated_from(b):
+    return [f'Generated by protocol/regtable-gen.py from {b.source}.',
+            'Do not edit: change the .regs.toml file instead.']
+
+
+def gen_header(b):
+    guard = f'QME_GEN_{b.name.upper()}_REGS_H'
+    p = b.prefix
+    lines = banner(b, 'hardware/software interface.',
+                   ([c_comment(b.doc)] if b.doc else []) + [''] +
+                   generated_from(b) +
+                   ['No includes, so a Linux driver, firmware and userspace '
+                    'can all', 'use it.']) + [
         f'#ifndef {guard}',
         f'#define {guard}',
         '',
-    ]
+    ] + FIELD_MACROS
     if b.constants:
         for k, v in b.constants:
             lines.append(f'#define {p}_{k} {u_const(v)}')
         lines.append('')
     for r in b.regs:
-        lines.append(f'/* {r.name}: {r.access.upper()}'
+        lines.append(f'/* {r.name}: {access_name(r)}'
                      + (f', {c_comment(r.doc)}' if r.doc else '') + ' */')
         lines.append(f'#define {p}_REG_{r.name} {r.offset:#x}')
         lines.append(f'#define {p}_REG_{r.name}_SIZE {r.size}')
         for f in r.fields:
+            lines.append(f'/* {r.name}.{f.name}: {f.access.upper()} */')
             lines.append(f'#define {p}_{r.name}_{f.name}_SHIFT {f.bit}')
+            lines.append(f'#define {p}_{r.name}_{f.name}_WIDTH {f.width}')
             lines.append(f'#define {p}_{r.name}_{f.name}_MASK '
                          f'{u_const(f.mask)}')
         lines.append('')
@@ -369,30 +498,23 @@ def gen_header(b):
 
 def gen_table(b, header_name):
     p = b.prefix
-    lines = [
-        '/*',
-        f' * {b.name}: QmeReg table for models and device servers.',
-        ' *',
-        f' * Generated by protocol/regtable-gen.py from {b.source}.',
-        ' * Do not edit: change the .regs.toml file instead.',
-        ' * Include it once, from the file that defines the hooks below.',
-        ' *',
-        ' * SPDX-License-Identifier: GPL-2.0-or-later',
-        ' */',
-        f'#ifndef QME_GEN_{b.name.upper()}_REGTABLE_H',
-        f'#define QME_GEN_{b.name.upper()}_REGTABLE_H',
+    guard = f'QME_GEN_{b.name.upper()}_REGTABLE_H'
+    lines = banner(b, 'QmeReg table for models and device servers.',
+                   [''] + generated_from(b) +
+                   ['The table is defined in the generated -regtable.c; '
+                    'the device', 'defines the hooks declared below.']) + [
+        f'#ifndef {guard}',
+        f'#define {guard}',
         '',
         '#include "qme/regtable.h"',
         f'#include "{header_name}"',
         '',
     ]
-    protos = {}
-    for r in b.regs:
-        for h, fn in r.hooks.items():
-            protos.setdefault(fn, HOOK_PROTO[h].format(fn))
+    protos = [HOOK_PROTO[h].format(fn)
+              for r in b.regs for h, fn in r.hooks.items()]
     if protos:
-        lines.append('/* Hooks: the including file defines them. */')
-        lines += protos.values()
+        lines.append('/* Hooks: the device defines them. */')
+        lines += protos
         lines.append('')
 
     lines.append('enum {')
@@ -401,7 +523,19 @@ def gen_table(b, header_name):
     lines.append(f'    {p}_NUM_REGS')
     lines.append('};')
     lines.append('')
+    lines.append(f'extern const QmeReg {b.name}_regs[{p}_NUM_REGS];')
+    lines.append('')
+    lines.append(f'#endif /* {guard} */')
+    return '\n'.join(lines) + '\n'
 
+
+def gen_source(b, table_name):
+    p = b.prefix
+    lines = banner(b, 'QmeReg table for models and device servers.',
+                   [''] + generated_from(b)) + [
+        f'#include "{table_name}"',
+        '',
+    ]
     for r in b.regs:
         if not r.fields:
             continue
@@ -409,11 +543,11 @@ def gen_table(b, header_name):
                      f'{b.name}_{r.name.lower()}_fields[] = {{')
         for f in r.fields:
             lines.append(f'    {{ {c_string(f.name)}, {f.bit}, {f.width}, '
-                         f'{c_string(f.doc)} }},')
+                         f'{FIELD_ACCESS[f.access]}, {c_string(f.doc)} }},')
         lines.append('};')
         lines.append('')
 
-    lines.append(f'static const QmeReg {b.name}_regs[{p}_NUM_REGS] = {{')
+    lines.append(f'const QmeReg {b.name}_regs[{p}_NUM_REGS] = {{')
     for r in b.regs:
         flags = '0' if r.partial else 'QME_REGF_NO_PARTIAL'
         lines += [
@@ -427,6 +561,9 @@ def gen_table(b, header_name):
             f'        .writable = {r.writable:#x}ULL,',
             f'        .reserved = {r.reserved:#x}ULL,',
         ]
+        for m, _ in MASKS:
+            if getattr(r, m):
+                lines.append(f'        .{m} = {getattr(r, m):#x}ULL,')
         for h in HOOKS:
             if h in r.hooks:
                 lines.append(f'        .{h} = {r.hooks[h]},')
@@ -437,8 +574,6 @@ def gen_table(b, header_name):
             lines.append(f'        .nfields = {len(r.fields)},')
         lines.append('    },')
     lines.append('};')
-    lines.append('')
-    lines.append(f'#endif /* QME_GEN_{b.name.upper()}_REGTABLE_H */')
     return '\n'.join(lines) + '\n'
 
 
@@ -462,7 +597,7 @@ def gen_markdown(b):
         if not r.partial:
             desc += (' ' if desc else '') + '(full-width access only)'
         lines.append(f'| 0x{r.offset:0{width}x} | `{r.name}` | {r.size} | '
-                     f'{r.access.upper()} | 0x{r.reset:0{r.size * 2}x} | '
+                     f'{access_name(r)} | 0x{r.reset:0{r.size * 2}x} | '
                      f'{desc} |')
     for r in b.regs:
         if not r.fields:
@@ -471,13 +606,14 @@ def gen_markdown(b):
             '',
             f'Fields of `{r.name}` (0x{r.offset:0{width}x}):',
             '',
-            '| Bits | Name | Description |',
-            '| ---- | ---- | ----------- |',
+            '| Bits | Name | Access | Reset | Description |',
+            '| ---- | ---- | ------ | ----- | ----------- |',
         ]
         for f in sorted(r.fields, key=lambda f: -f.bit):
             bits = (str(f.bit) if f.width == 1
                     else f'{f.bit + f.width - 1}:{f.bit}')
-            lines.append(f'| {bits} | `{f.name}` | {md_cell(f.doc)} |')
+            lines.append(f'| {bits} | `{f.name}` | {f.access.upper()} | '
+                         f'{f.reset:#x} | {md_cell(f.doc)} |')
     return '\n'.join(lines) + '\n'
 
 
@@ -549,6 +685,8 @@ def main(argv=None):
                     help='hardware/software interface header')
     ap.add_argument('--table', metavar='OUT-regtable.h',
                     help='QmeReg table header for models and servers')
+    ap.add_argument('--source', metavar='OUT-regtable.c',
+                    help='the QmeReg table itself, for the device to link')
     ap.add_argument('--markdown', metavar='OUT-regs.md',
                     help='Markdown register map')
     ap.add_argument('--check-doc', metavar='FILE', action='append',
@@ -582,6 +720,13 @@ def main(argv=None):
             base = os.path.basename(args.table)
             header = re.sub(r'-regtable\.h$', '', base) + '-regs.h'
         write(args.table, gen_table(b, header))
+    if args.source:
+        if args.table:
+            table = os.path.basename(args.table)
+        else:
+            base = os.path.basename(args.source)
+            table = re.sub(r'\.c$', '', base) + '.h'
+        write(args.source, gen_source(b, table))
     if args.markdown:
         write(args.markdown, md)
 

@@ -12,6 +12,7 @@
 
 #include "qme/regtable.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,6 +51,7 @@ static int init_error(char *err, size_t errlen, const char *fmt, ...)
         vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
     }
+    errno = EINVAL;
     return -1;
 }
 
@@ -125,6 +127,21 @@ int qme_regblock_init(QmeRegBlock *blk, const QmeReg *regs, unsigned nregs,
             return init_error(err, errlen, "register %s (#%u): bits both "
                               "writable and reserved", n, i);
         }
+        if ((r->w1c_mask | r->w1s_mask | r->wo_mask | r->pulse_mask) &
+            ~r->writable) {
+            return init_error(err, errlen, "register %s (#%u): a w1c, w1s, "
+                              "wo or pulse bit is not writable", n, i);
+        }
+        if ((r->w1c_mask & r->w1s_mask) ||
+            ((r->w1c_mask | r->w1s_mask) & r->pulse_mask)) {
+            return init_error(err, errlen, "register %s (#%u): a bit is in "
+                              "more than one of the w1c, w1s and pulse "
+                              "masks", n, i);
+        }
+        if (r->rc_mask & (r->writable | r->reserved)) {
+            return init_error(err, errlen, "register %s (#%u): an rc bit is "
+                              "writable or reserved", n, i);
+        }
         if (r->nfields && !r->fields) {
             return init_error(err, errlen, "register %s (#%u): nfields set "
                               "but fields is NULL", n, i);
@@ -137,6 +154,12 @@ int qme_regblock_init(QmeRegBlock *blk, const QmeReg *regs, unsigned nregs,
                 return init_error(err, errlen, "register %s (#%u): field %s "
                                   "does not fit in the register", n, i,
                                   fld->name ? fld->name : "(unnamed)");
+            }
+            if ((unsigned)fld->access > QME_REG_PULSE) {
+                return init_error(err, errlen, "register %s (#%u): field %s "
+                                  "has unknown access type %d", n, i,
+                                  fld->name ? fld->name : "(unnamed)",
+                                  (int)fld->access);
             }
         }
     }
@@ -266,14 +289,16 @@ static QME_ALWAYS_INLINE QmeRegStatus reg_read(QmeRegBlock *blk,
 
     stored = &blk->values[qme_reg_index(blk, r)];
     lanes = size_mask(size) << shift;
-    v = *stored & ~r->reserved;
+    v = *stored & ~(r->reserved | r->wo_mask);
+    /*
+     * Only the bytes the guest actually saw are consumed.  Clearing
+     * before the hook lets a hook that re-raises events with
+     * qme_reg_set() keep them.
+     */
     if (r->access == QME_REG_RC) {
-        /*
-         * Only the bytes the guest actually saw are consumed.  Clearing
-         * before the hook lets a hook that re-raises events with
-         * qme_reg_set() keep them.
-         */
         *stored &= ~lanes;
+    } else {
+        *stored &= ~(r->rc_mask & lanes);
     }
     if (r->read) {
         v = r->read(blk, r, v);
@@ -308,8 +333,15 @@ static QME_ALWAYS_INLINE QmeRegStatus reg_write(QmeRegBlock *blk,
     case QME_REG_W1S:
         new = old | (w & wmask);
         break;
-    default:    /* RW, WO */
+    default:    /* RW, WO, and registers of mixed fields */
         new = (old & ~wmask) | (w & wmask);
+        if (r->w1c_mask | r->w1s_mask) {
+            uint64_t plain = wmask & ~(r->w1c_mask | r->w1s_mask);
+
+            new = (old & ~plain) | (w & plain);
+            new &= ~(w & wmask & r->w1c_mask);
+            new |= w & wmask & r->w1s_mask;
+        }
         break;
     }
 
@@ -321,7 +353,12 @@ static QME_ALWAYS_INLINE QmeRegStatus reg_write(QmeRegBlock *blk,
          */
         new &= size_mask(r->size) & ~r->reserved;
     }
-    *stored = new;
+    /*
+     * Command bits are never stored: the hook sees them in @new, while
+     * the register (read by the hook, or re-entered by a DMA it starts)
+     * already holds them as 0.
+     */
+    *stored = new & ~r->pulse_mask;
     if (r->post_write) {
         r->post_write(blk, r, old, new);
     }
@@ -443,6 +480,8 @@ const char *qme_reg_access_str(QmeRegAccess access)
         return "w1s";
     case QME_REG_RC:
         return "rc";
+    case QME_REG_PULSE:
+        return "pulse";
     }
     return "?";
 }

@@ -142,8 +142,8 @@ static bool mpn_fire(MpnState *s, uint32_t vector, uint32_t cause)
     return true;
 }
 
-static void mpn_doorbell_write(QmeRegBlock *blk, const QmeReg *reg,
-                               uint64_t old_value, uint64_t new_value)
+void mpn_doorbell_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                             uint64_t old_value, uint64_t new_value)
 {
     MpnState *s = blk->opaque;
 
@@ -153,19 +153,19 @@ static void mpn_doorbell_write(QmeRegBlock *blk, const QmeReg *reg,
     }
 }
 
-static void mpn_int_status_write(QmeRegBlock *blk, const QmeReg *reg,
-                                 uint64_t old_value, uint64_t new_value)
+void mpn_int_status_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                               uint64_t old_value, uint64_t new_value)
 {
     mpn_update_intx(blk->opaque);
 }
 
-static uint64_t mpn_vectors_read(QmeRegBlock *blk, const QmeReg *reg,
-                                 uint64_t value)
+uint64_t mpn_vectors_read(QmeRegBlock *blk, const QmeReg *reg,
+                          uint64_t value)
 {
     return mpn_vectors_now(blk->opaque);
 }
 
-static uint64_t mpn_dma_buf_size_read(QmeRegBlock *blk, const QmeReg *reg,
+uint64_t mpn_dma_buf_size_read(QmeRegBlock *blk, const QmeReg *reg,
                                       uint64_t value)
 {
     MpnState *s = blk->opaque;
@@ -239,13 +239,12 @@ static uint32_t mpn_dma_run(MpnState *s, unsigned dir, uint64_t src,
     return MPN_DMA_STATUS_DONE_MASK;
 }
 
-static void mpn_dma_cmd_write(QmeRegBlock *blk, const QmeReg *reg,
-                              uint64_t old_value, uint64_t new_value)
+void mpn_dma_cmd_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                            uint64_t old_value, uint64_t new_value)
 {
     MpnState *s = blk->opaque;
-    unsigned dir = (new_value & MPN_DMA_CMD_DIR_MASK) >> MPN_DMA_CMD_DIR_SHIFT;
-    uint32_t vector = (new_value & MPN_DMA_CMD_VECTOR_MASK) >>
-                      MPN_DMA_CMD_VECTOR_SHIFT;
+    unsigned dir = QME_FIELD_EX(new_value, MPN_DMA_CMD, DIR);
+    uint32_t vector = QME_FIELD_EX(new_value, MPN_DMA_CMD, VECTOR);
     uint64_t src = qme_reg_get(blk, MPN_R_DMA_SRC);
     uint64_t dst = qme_reg_get(blk, MPN_R_DMA_DST);
     uint32_t len = qme_reg_get(blk, MPN_R_DMA_LEN);
@@ -254,8 +253,6 @@ static void mpn_dma_cmd_write(QmeRegBlock *blk, const QmeReg *reg,
     if (!(new_value & MPN_DMA_CMD_START_MASK)) {
         return;
     }
-    /* Transfers are synchronous: START is never seen set by the guest. */
-    qme_reg_set(blk, MPN_R_DMA_CMD, new_value & ~MPN_DMA_CMD_START_MASK);
     status = mpn_dma_run(s, dir, src, dst, len);
     if ((new_value & MPN_DMA_CMD_IRQ_MASK) &&
         !mpn_fire(s, vector, MPN_INT_STATUS_DMA_MASK)) {
@@ -372,9 +369,9 @@ static void mpn_realize(PCIDevice *pdev, Error **errp)
         return;
     }
 
-    if (!qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_MINIMAL_PCIE_NIC,
-                            minimal_pcie_nic_regs, MPN_NUM_REGS,
-                            s->reg_values, MPN_BAR0_SIZE, errp)) {
+    if (qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_MINIMAL_PCIE_NIC,
+                           minimal_pcie_nic_regs, MPN_NUM_REGS,
+                           s->reg_values, MPN_BAR0_SIZE, errp) < 0) {
         return;
     }
     pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->regs.mr);

@@ -79,8 +79,8 @@ static bool sockdev_connected(MmioSockdevState *s)
 
 /* Bridge block */
 
-static uint64_t bridge_status_read(QmeRegBlock *blk, const QmeReg *reg,
-                                   uint64_t value)
+uint64_t sockdev_status_read(QmeRegBlock *blk, const QmeReg *reg,
+                             uint64_t value)
 {
     MmioSockdevState *s = blk->opaque;
 
@@ -91,8 +91,8 @@ static uint64_t bridge_status_read(QmeRegBlock *blk, const QmeReg *reg,
             SOCKDEV_STATUS_DMA_MASK : 0);
 }
 
-static uint64_t bridge_outages_read(QmeRegBlock *blk, const QmeReg *reg,
-                                    uint64_t value)
+uint64_t sockdev_outages_read(QmeRegBlock *blk, const QmeReg *reg,
+                              uint64_t value)
 {
     MmioSockdevState *s = blk->opaque;
 
@@ -327,9 +327,9 @@ static void sockdev_realize(DeviceState *dev, Error **errp)
 
     if (!sockdev_check_properties(s, errp) ||
         qme_platform_check(dev, &platform, errp) < 0 ||
-        !qme_mmio_regs_init(&s->bridge, OBJECT(s), TYPE_MMIO_SOCKDEV
-                            "-bridge", mmio_sockdev_regs, SOCKDEV_NUM_REGS,
-                            s->bridge_values, SOCKDEV_BRIDGE_SIZE, errp)) {
+        qme_mmio_regs_init(&s->bridge, OBJECT(s), TYPE_MMIO_SOCKDEV
+                           "-bridge", mmio_sockdev_regs, SOCKDEV_NUM_REGS,
+                           s->bridge_values, SOCKDEV_BRIDGE_SIZE, errp) < 0) {
         goto fail;
     }
     memory_region_init_io(&s->window, OBJECT(s), &sockdev_ops, s,

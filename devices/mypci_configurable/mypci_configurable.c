@@ -93,14 +93,14 @@ static void mycfg_raise(MyPciCfgState *s, uint32_t cause)
 
 /* Register hooks: blk->opaque is the device. */
 
-static void irq_status_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                                  uint64_t old_value, uint64_t new_value)
+void mycfg_irq_status_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                 uint64_t old_value, uint64_t new_value)
 {
     mycfg_update_irq(blk->opaque, 0);
 }
 
-static void irq_enable_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                                  uint64_t old_value, uint64_t new_value)
+void mycfg_irq_enable_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                 uint64_t old_value, uint64_t new_value)
 {
     MyPciCfgState *s = blk->opaque;
 
@@ -109,8 +109,8 @@ static void irq_enable_post_write(QmeRegBlock *blk, const QmeReg *reg,
                      mycfg_get(s, MYCFG_R_IRQ_STATUS));
 }
 
-static void doorbell_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                                uint64_t old_value, uint64_t new_value)
+void mycfg_doorbell_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                               uint64_t old_value, uint64_t new_value)
 {
     trace_mypci_configurable_doorbell(new_value);
     mycfg_raise(blk->opaque, MYCFG_IRQ_STATUS_DOORBELL_MASK);
@@ -197,8 +197,8 @@ static uint32_t mycfg_dma_run(MyPciCfgState *s, bool to_guest)
     return MYCFG_DMA_STATUS_DONE_MASK;
 }
 
-static void dma_cmd_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                               uint64_t old_value, uint64_t new_value)
+void mycfg_dma_cmd_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                              uint64_t old_value, uint64_t new_value)
 {
     MyPciCfgState *s = blk->opaque;
     uint32_t status;
@@ -206,9 +206,8 @@ static void dma_cmd_post_write(QmeRegBlock *blk, const QmeReg *reg,
     if (!(new_value & MYCFG_DMA_CMD_START_MASK)) {
         return;
     }
-    qme_reg_set(blk, MYCFG_R_DMA_CMD, new_value & ~MYCFG_DMA_CMD_START_MASK);
     qme_reg_set(blk, MYCFG_R_DMA_STATUS, 0);
-    status = mycfg_dma_run(s, new_value & MYCFG_DMA_CMD_DIR_MASK);
+    status = mycfg_dma_run(s, QME_FIELD_EX(new_value, MYCFG_DMA_CMD, DIR));
     qme_reg_set(blk, MYCFG_R_DMA_STATUS, status);
     mycfg_raise(s, status == MYCFG_DMA_STATUS_DONE_MASK ?
                 MYCFG_IRQ_STATUS_DMA_DONE_MASK :
@@ -324,9 +323,9 @@ static void mycfg_realize(PCIDevice *pdev, Error **errp)
 
     pci_config_set_interrupt_pin(pdev->config, 1);
 
-    if (!qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_MYPCI_CONFIGURABLE,
-                            mypci_configurable_regs, MYCFG_NUM_REGS,
-                            s->reg_values, MYCFG_BAR0_SIZE, errp)) {
+    if (qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_MYPCI_CONFIGURABLE,
+                           mypci_configurable_regs, MYCFG_NUM_REGS,
+                           s->reg_values, MYCFG_BAR0_SIZE, errp) < 0) {
         return;
     }
     qme_reg_set(&s->regs.blk, MYCFG_R_VALUE, s->reg);

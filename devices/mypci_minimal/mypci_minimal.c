@@ -33,9 +33,9 @@ static void mypci_minimal_realize(PCIDevice *pdev, Error **errp)
 {
     MyPciMinimalState *s = MYPCI_MINIMAL(pdev);
 
-    if (!qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_MYPCI_MINIMAL,
-                            mypci_minimal_regs, MYPCI_NUM_REGS,
-                            s->reg_values, MYPCI_BAR0_SIZE, errp)) {
+    if (qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_MYPCI_MINIMAL,
+                           mypci_minimal_regs, MYPCI_NUM_REGS,
+                           s->reg_values, MYPCI_BAR0_SIZE, errp) < 0) {
         return;
     }
     pci_register_bar(pdev, 0, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->regs.mr);

@@ -38,7 +38,7 @@ struct SockdevUartState {
     DeviceState parent_obj;
 
     QmeMmioRegs regs;
-    uint64_t reg_values[SD_UART_NUM_REGS];
+    uint64_t reg_values[SDUART_NUM_REGS];
     SdUartModel model;
 
     CharBackend chr;
@@ -73,9 +73,9 @@ static void sockdev_uart_realize(DeviceState *dev, Error **errp)
     };
 
     if (qme_platform_check(dev, &platform, errp) < 0 ||
-        !qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_SOCKDEV_UART,
-                            sd_uart_regs, SD_UART_NUM_REGS, s->reg_values,
-                            SOCKDEV_UART_WINDOW, errp)) {
+        qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_SOCKDEV_UART,
+                           sockdev_uart_regs, SDUART_NUM_REGS, s->reg_values,
+                           SOCKDEV_UART_WINDOW, errp) < 0) {
         return;
     }
     s->model.tx = sockdev_uart_tx;

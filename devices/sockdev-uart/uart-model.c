@@ -5,12 +5,6 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "uart-model.h"
-#include "sockdev_uart-regtable.h"
-
-_Static_assert(SD_UART_NUM_REGS == SDUART_NUM_REGS,
-               "SD_UART_NUM_REGS differs from sockdev-uart.regs.toml");
-
-const QmeReg *const sd_uart_regs = sockdev_uart_regs;
 
 void sd_uart_model_attach(QmeRegBlock *blk, SdUartModel *m)
 {
@@ -18,7 +12,7 @@ void sd_uart_model_attach(QmeRegBlock *blk, SdUartModel *m)
 }
 
 /* Disabled, the port swallows characters: the seed's server did so too. */
-static void txdata_post_write(QmeRegBlock *blk, const QmeReg *reg,
+void sduart_txdata_post_write(QmeRegBlock *blk, const QmeReg *reg,
                               uint64_t old_value, uint64_t new_value)
 {
     SdUartModel *m = blk->opaque;
@@ -27,6 +21,6 @@ static void txdata_post_write(QmeRegBlock *blk, const QmeReg *reg,
     (void)old_value;
     if ((qme_reg_get(blk, SDUART_R_CTRL) & SDUART_CTRL_ENABLE_MASK) && m &&
         m->tx) {
-        m->tx(m, (uint8_t)(new_value & SDUART_TXDATA_CHAR_MASK));
+        m->tx(m, (uint8_t)QME_FIELD_EX(new_value, SDUART_TXDATA, CHAR));
     }
 }

@@ -11,18 +11,11 @@
 #define SOCKDEV_UART_MODEL_H
 
 #include <stdint.h>
-#include "qme/regtable.h"
-#include "sockdev_uart-regs.h"
-
 /*
- * Entries of the table.  The generated count lives in a header that only
- * uart-model.c may include (its table is static); a static assertion
- * there keeps the two equal.  Embedders size their value arrays with it.
+ * The table, sockdev_uart_regs[SDUART_NUM_REGS], sorted by offset; its
+ * hooks are bound to the model below.
  */
-#define SD_UART_NUM_REGS 3
-
-/* The table, sorted by offset, its hooks bound to the model below. */
-extern const QmeReg *const sd_uart_regs;
+#include "sockdev_uart-regtable.h"
 
 typedef struct SdUartModel SdUartModel;
 
@@ -33,7 +26,7 @@ struct SdUartModel {
 };
 
 /*
- * Make @blk (already bound to sd_uart_regs) run the model's hooks on @m:
+ * Make @blk (already bound to sockdev_uart_regs) run the model's hooks on @m:
  * the hooks find the model through blk->opaque, so call it after
  * qme_regblock_init() or qme_mmio_regs_init(), which set that field.
  */

@@ -24,7 +24,7 @@
 /* Everything the server keeps: no globals, the hooks reach it from blk. */
 typedef struct UartServer {
     SdUartModel model;
-    uint64_t values[SD_UART_NUM_REGS];
+    uint64_t values[SDUART_NUM_REGS];
     QmeRegBlock blk;
     bool was_connected;
 } UartServer;
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (qme_regblock_init(&u.blk, sd_uart_regs, SD_UART_NUM_REGS, u.values,
+    if (qme_regblock_init(&u.blk, sockdev_uart_regs, SDUART_NUM_REGS, u.values,
                           NULL, err, sizeof(err)) < 0) {
         fprintf(stderr, "register table: %s\n", err);
         return 1;
@@ -138,10 +138,11 @@ int main(int argc, char **argv)
                qme_sd_server_port(srv));
     }
     printf("Register map:\n");
-    for (i = 0; i < SD_UART_NUM_REGS; i++) {
-        printf("  0x%02x %s (%s): %s\n", sd_uart_regs[i].offset,
-               sd_uart_regs[i].name, access_letters(sd_uart_regs[i].access),
-               sd_uart_regs[i].doc);
+    for (i = 0; i < SDUART_NUM_REGS; i++) {
+        const QmeReg *r = &sockdev_uart_regs[i];
+
+        printf("  0x%02x %s (%s): %s\n", r->offset, r->name,
+               access_letters(r->access), r->doc);
     }
     printf("Waiting for QEMU connection...\n");
     fflush(stdout);

@@ -159,8 +159,8 @@ static void stopwatch_set_state(StopwatchState *s, bool running,
 
 /* Register hooks (declared by stopwatch-regtable.h) */
 
-static void stopwatch_ctrl_write(QmeRegBlock *blk, const QmeReg *reg,
-                                 uint64_t old_value, uint64_t cmd)
+void stopwatch_ctrl_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                               uint64_t old_value, uint64_t cmd)
 {
     StopwatchState *s = blk->opaque;
     bool running = s->running;
@@ -177,24 +177,28 @@ static void stopwatch_ctrl_write(QmeRegBlock *blk, const QmeReg *reg,
     }
     trace_stopwatch_ctrl(cmd, running, elapsed);
     stopwatch_set_state(s, running, elapsed);
-    /* A command, not a setting: CTRL holds nothing between writes. */
-    qme_reg_set(blk, STOPWATCH_R_CTRL, 0);
 }
 
-static uint64_t stopwatch_elapsed_read(QmeRegBlock *blk, const QmeReg *reg,
-                                       uint64_t value)
+uint64_t stopwatch_elapsed_read(QmeRegBlock *blk, const QmeReg *reg,
+                                uint64_t value)
 {
     return stopwatch_elapsed(blk->opaque);
 }
 
-static void stopwatch_alarm_write(QmeRegBlock *blk, const QmeReg *reg,
-                                  uint64_t old_value, uint64_t new_value)
+void stopwatch_alarm_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                uint64_t old_value, uint64_t new_value)
 {
     stopwatch_rearm(blk->opaque);
 }
 
-static void stopwatch_irq_write(QmeRegBlock *blk, const QmeReg *reg,
-                                uint64_t old_value, uint64_t new_value)
+void stopwatch_int_enable_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                     uint64_t old_value, uint64_t new_value)
+{
+    stopwatch_update_irq(blk->opaque);
+}
+
+void stopwatch_int_status_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                     uint64_t old_value, uint64_t new_value)
 {
     stopwatch_update_irq(blk->opaque);
 }
@@ -231,9 +235,9 @@ static void stopwatch_realize(DeviceState *dev, Error **errp)
     }
     platform = stopwatch_platform(s);
     if (qme_platform_check(dev, &platform, errp) < 0 ||
-        !qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_STOPWATCH,
-                            stopwatch_regs, STOPWATCH_NUM_REGS,
-                            s->reg_values, STOPWATCH_REGS_SIZE, errp)) {
+        qme_mmio_regs_init(&s->regs, OBJECT(s), TYPE_STOPWATCH,
+                           stopwatch_regs, STOPWATCH_NUM_REGS,
+                           s->reg_values, STOPWATCH_REGS_SIZE, errp) < 0) {
         return;
     }
     /* Derived from the device state on load: no RAM migration needed. */

@@ -187,7 +187,7 @@ static int mpn_dma_round_trip(struct mpn_dev *mpn, u32 len)
 	iowrite32(len, mpn->bar0 + MPN_REG_DMA_LEN);
 	iowrite32(~0u, mpn->bar0 + MPN_REG_DMA_STATUS);
 	iowrite32(MPN_DMA_CMD_START_MASK |
-		  (MPN_DIR_TO_DEVICE << MPN_DMA_CMD_DIR_SHIFT),
+		  QME_FIELD_PREP(MPN_DMA_CMD, DIR, MPN_DIR_TO_DEVICE),
 		  mpn->bar0 + MPN_REG_DMA_CMD);
 	status = ioread32(mpn->bar0 + MPN_REG_DMA_STATUS);
 	if (status != MPN_DMA_STATUS_DONE_MASK)
@@ -199,8 +199,8 @@ static int mpn_dma_round_trip(struct mpn_dev *mpn, u32 len)
 	writeq(b_dma, mpn->bar0 + MPN_REG_DMA_DST);
 	iowrite32(~0u, mpn->bar0 + MPN_REG_DMA_STATUS);
 	iowrite32(MPN_DMA_CMD_START_MASK | MPN_DMA_CMD_IRQ_MASK |
-		  (MPN_DIR_FROM_DEVICE << MPN_DMA_CMD_DIR_SHIFT) |
-		  (vector << MPN_DMA_CMD_VECTOR_SHIFT),
+		  QME_FIELD_PREP(MPN_DMA_CMD, DIR, MPN_DIR_FROM_DEVICE) |
+		  QME_FIELD_PREP(MPN_DMA_CMD, VECTOR, vector),
 		  mpn->bar0 + MPN_REG_DMA_CMD);
 	if (!wait_for_completion_timeout(&mpn->done, HZ)) {
 		scnprintf(mpn->dma_result, sizeof(mpn->dma_result),

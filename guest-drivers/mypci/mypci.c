@@ -215,7 +215,7 @@ static int mypci_dma(struct mypci *mp, bool to_ram, u64 src, u64 dst, u32 len)
 	lo_hi_writeq(dst, mp->regs + MYCFG_REG_DMA_DST);
 	iowrite32(len, mp->regs + MYCFG_REG_DMA_LEN);
 	iowrite32(MYCFG_DMA_CMD_START_MASK |
-		  (to_ram ? MYCFG_DMA_CMD_DIR_MASK : 0),
+		  QME_FIELD_PREP(MYCFG_DMA_CMD, DIR, to_ram),
 		  mp->regs + MYCFG_REG_DMA_CMD);
 	if (!wait_for_completion_timeout(&mp->dma_done, MYPCI_TIMEOUT))
 		return -ETIMEDOUT;

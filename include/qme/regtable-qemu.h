@@ -31,19 +31,21 @@ typedef struct QmeMmioRegs {
 /*
  * Bind @table (@nregs entries, values stored in @values) to @regs and
  * create @regs->mr, an MMIO region of @size bytes owned by @owner.  Hooks
- * get @owner as blk->opaque.  Fails (with @errp set) only if the table is
- * malformed.  Values are reset.
+ * get @owner as blk->opaque.  Values are reset.  Returns 0 on success, -1
+ * with *@errp set on failure (only if the table is malformed).
  */
-bool qme_mmio_regs_init(QmeMmioRegs *regs, Object *owner, const char *name,
+int qme_mmio_regs_init(QmeMmioRegs *regs, Object *owner, const char *name,
                         const QmeReg *table, unsigned nregs, uint64_t *values,
                         uint64_t size, Error **errp);
 
+/* Load every register's reset value (no hooks).  Cannot fail. */
 void qme_mmio_regs_reset(QmeMmioRegs *regs);
 
 /*
  * The access paths behind the MemoryRegion, for devices that dispatch part
  * of a region themselves: every refused access is a LOG_GUEST_ERROR and
- * has a defined result (reads 0, writes dropped).
+ * has a defined result (reads 0, writes dropped).  They cannot fail:
+ * qme_mmio_regs_read() returns what the guest reads.
  */
 uint64_t qme_mmio_regs_read(QmeMmioRegs *regs, hwaddr addr, unsigned size);
 void qme_mmio_regs_write(QmeMmioRegs *regs, hwaddr addr, uint64_t value,

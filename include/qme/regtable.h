@@ -29,6 +29,12 @@ typedef enum QmeRegAccess {
     QME_REG_W1C,    /* write 1 to clear: written 1 bits are cleared */
     QME_REG_W1S,    /* write 1 to set: written 1 bits are set */
     QME_REG_RC,     /* read to clear: a read returns the value, then 0 */
+    /*
+     * Field kind only: a command bit.  A written 1 reaches the hooks
+     * (post_write sees it set in its new value) but is never stored: it
+     * always reads 0.
+     */
+    QME_REG_PULSE,
 } QmeRegAccess;
 
 /* Register flags. */
@@ -37,10 +43,16 @@ enum {
     QME_REGF_NO_PARTIAL = 1u << 0,
 };
 
+/*
+ * A field of a register.  Its access kind is for documentation and
+ * debuggers: the engine runs on the per-bit masks of the QmeReg, which the
+ * generator compiles from the fields.
+ */
 typedef struct QmeRegField {
     const char *name;
     uint8_t shift;
     uint8_t width;
+    QmeRegAccess access;
     const char *doc;
 } QmeRegField;
 
@@ -65,15 +77,28 @@ typedef uint64_t (*QmeRegPreWriteHook)(QmeRegBlock *blk, const QmeReg *reg,
 typedef void (*QmeRegPostWriteHook)(QmeRegBlock *blk, const QmeReg *reg,
                                     uint64_t old_value, uint64_t new_value);
 
+/*
+ * A register.  @access gates the whole register: a WO register refuses
+ * reads, an RO or RC register refuses writes, and a W1C, W1S or RC
+ * register applies that rule to all its bits.  A register whose fields
+ * differ in access has the gate RW (RO if none of its bits is writable,
+ * WO if none is readable) and says per bit, in the masks below, what
+ * differs from plain read/write.  Bits in no mask behave as the gate says.
+ */
 struct QmeReg {
     const char *name;
     uint32_t offset;        /* byte offset in the block, aligned to size */
     uint8_t size;           /* bytes: 1, 2, 4 or 8 */
     uint8_t flags;          /* QME_REGF_* */
-    QmeRegAccess access;
+    QmeRegAccess access;    /* never QME_REG_PULSE */
     uint64_t reset;         /* value after qme_regblock_reset() */
     uint64_t writable;      /* bits a guest write may change (or clear/set) */
     uint64_t reserved;      /* bits that read as 0; writing 1 is reported */
+    uint64_t w1c_mask;      /* writable bits a written 1 clears */
+    uint64_t w1s_mask;      /* writable bits a written 1 sets */
+    uint64_t rc_mask;       /* read-only bits a read clears (its bytes) */
+    uint64_t wo_mask;       /* writable bits that read as 0 */
+    uint64_t pulse_mask;    /* writable bits passed to hooks, not stored */
     QmeRegReadHook read;
     QmeRegPreWriteHook pre_write;
     QmeRegPostWriteHook post_write;
@@ -111,17 +136,18 @@ struct QmeRegBlock {
 
 /*
  * Check the table (sorted, aligned, no overlap, valid sizes, reset value
- * within the register) and bind it to @values.  Returns 0, or -1 with a
+ * within the register, consistent per-bit masks) and bind it to @values.
+ * Returns 0 on success, -1 on failure with errno set to EINVAL and a
  * message in @err.  Does not reset the values.
  */
 int qme_regblock_init(QmeRegBlock *blk, const QmeReg *regs, unsigned nregs,
                       uint64_t *values, void *opaque,
                       char *err, size_t errlen);
 
-/* Load every register's reset value.  No hooks run. */
+/* Load every register's reset value.  No hooks run.  Cannot fail. */
 void qme_regblock_reset(QmeRegBlock *blk);
 
-/* The register containing byte @addr, or NULL. */
+/* The register containing byte @addr, or NULL if none (errno untouched). */
 const QmeReg *qme_regblock_find(const QmeRegBlock *blk, uint64_t addr);
 
 /*
@@ -152,13 +178,24 @@ const QmeReg *qme_regblock_find(const QmeRegBlock *blk, uint64_t addr);
  * Natural alignment means an access never covers part of a register
  * other than the one at @addr: it is either inside that register or
  * covers whole registers.
+ *
+ * Per bit (registers with fields of different kinds): W1C and W1S bits
+ * take a written 1 as clear or set, RC bits are cleared by a read of
+ * their bytes, WO bits read 0, PULSE bits reach the write's hooks but
+ * are not stored (they read 0).
+ *
+ * These cannot fail as C functions: they return the access's status
+ * (QME_REG_OK or what the guest did wrong), never -1.
  */
 QmeRegStatus qme_regblock_read(QmeRegBlock *blk, uint64_t addr,
                                unsigned size, uint64_t *value);
 QmeRegStatus qme_regblock_write(QmeRegBlock *blk, uint64_t addr,
                                 unsigned size, uint64_t value);
 
-/* Device-side access by table index: no access rules, no hooks. */
+/*
+ * Device-side access by table index: no access rules, no hooks.  Cannot
+ * fail: qme_reg_get() returns the stored value.
+ */
 static inline uint64_t qme_reg_get(const QmeRegBlock *blk, unsigned idx)
 {
     return blk->values[idx];
@@ -169,12 +206,16 @@ static inline void qme_reg_set(QmeRegBlock *blk, unsigned idx, uint64_t v)
     blk->values[idx] = v;
 }
 
-/* Index of @reg in its block's table. */
+/* Index of @reg in its block's table.  Cannot fail. */
 static inline unsigned qme_reg_index(const QmeRegBlock *blk, const QmeReg *reg)
 {
     return (unsigned)(reg - blk->regs);
 }
 
+/*
+ * Names for logs ("write to read-only register", "w1c").  Cannot fail:
+ * an unknown value gives a placeholder string, never NULL.
+ */
 const char *qme_reg_status_str(QmeRegStatus status);
 const char *qme_reg_access_str(QmeRegAccess access);
 

@@ -86,7 +86,8 @@ void qme_mmio_regs_write(QmeMmioRegs *regs, hwaddr addr, uint64_t value,
 static bool plain_read(const QmeReg *reg, hwaddr addr, unsigned size)
 {
     return addr == reg->offset && size == reg->size && !reg->read &&
-           (reg->access == QME_REG_RW || reg->access == QME_REG_RO);
+           (reg->access == QME_REG_RW || reg->access == QME_REG_RO) &&
+           !(reg->rc_mask | reg->wo_mask);
 }
 
 static uint64_t regs_mmio_read(void *opaque, hwaddr addr, unsigned size)
@@ -131,7 +132,7 @@ static const MemoryRegionOps regs_mmio_ops = {
     },
 };
 
-bool qme_mmio_regs_init(QmeMmioRegs *regs, Object *owner, const char *name,
+int qme_mmio_regs_init(QmeMmioRegs *regs, Object *owner, const char *name,
                         const QmeReg *table, unsigned nregs, uint64_t *values,
                         uint64_t size, Error **errp)
 {
@@ -140,13 +141,13 @@ bool qme_mmio_regs_init(QmeMmioRegs *regs, Object *owner, const char *name,
     if (qme_regblock_init(&regs->blk, table, nregs, values, owner,
                           err, sizeof(err)) < 0) {
         error_setg(errp, "%s: bad register table: %s", name, err);
-        return false;
+        return -1;
     }
     regs->name = name;
     regs->polled = NULL;
     qme_regblock_reset(&regs->blk);
     memory_region_init_io(&regs->mr, owner, &regs_mmio_ops, regs, name, size);
-    return true;
+    return 0;
 }
 
 void qme_mmio_regs_reset(QmeMmioRegs *regs)

@@ -59,7 +59,7 @@ BAD = [
      'register A: defined twice'),
     ('reset out of range',
      GOOD_HEAD + GOOD_REG + 'size = 1\nreset = 0x100\n',
-     'register A: reset 0x100 does not fit in 1 bytes'),
+     'register A: reset 0x100 does not fit in 8 bits'),
     ('reset sets reserved bits',
      GOOD_HEAD + GOOD_REG + 'reset = 3\nreserved = 2\n',
      'register A: reset 0x3 sets reserved bits'),
@@ -76,12 +76,59 @@ BAD = [
     ('boolean as number',
      GOOD_HEAD + GOOD_REG + 'reset = true\n',
      "register A: 'reset' must be an integer"),
-    ('bad hook name',
-     GOOD_HEAD + GOOD_REG + 'read = "my-hook"\n',
-     "register A: read hook 'my-hook' is not a C identifier"),
-    ('hook with two signatures',
-     GOOD_HEAD + GOOD_REG + 'read = "h"\npost_write = "h"\n',
-     'register A: hook h is used both'),
+    ('hook named by hand',
+     GOOD_HEAD + GOOD_REG + 'read = "my_hook"\n',
+     "register A: read = 'my_hook': hook names are derived"),
+    ('hook neither true nor false',
+     GOOD_HEAD + GOOD_REG + 'post_write = 1\n',
+     "register A: 'post_write' must be a bool"),
+    ('field reset wider than the field',
+     GOOD_HEAD + GOOD_REG + '[[register.field]]\nname = "F"\nbit = 4\n'
+     'width = 2\nreset = 4\n',
+     'register A: field F: reset 0x4 does not fit in 2 bits'),
+    ('unknown field access',
+     GOOD_HEAD + GOOD_REG + '[[register.field]]\nname = "F"\nbit = 0\n'
+     'access = "toggle"\n',
+     "register A: field F: access 'toggle' is not one of"),
+    ('pulse on a register',
+     GOOD_HEAD + '[[register]]\nname = "A"\noffset = 0\naccess = "pulse"\n',
+     "register A: access 'pulse' is not one of"),
+    ('field without access',
+     GOOD_HEAD + '[[register]]\nname = "A"\noffset = 0\n'
+     '[[register.field]]\nname = "F"\nbit = 0\n',
+     "register A: field F: missing 'access'"),
+    ('unknown constant in a register reset',
+     GOOD_HEAD + GOOD_REG + 'reset = "NOPE"\n',
+     "register A: reset names unknown constant 'NOPE'"),
+    ('unknown constant in a field reset',
+     GOOD_HEAD + '[constants]\nONE = 1\n' + GOOD_REG +
+     '[[register.field]]\nname = "F"\nbit = 0\nreset = "ONE_"\n',
+     "register A: field F: reset names unknown constant 'ONE_'"),
+    ('constant too wide for the field',
+     GOOD_HEAD + '[constants]\nBIG = 0x10\n' + GOOD_REG +
+     '[[register.field]]\nname = "F"\nbit = 0\nwidth = 4\n'
+     'reset = "BIG"\n',
+     'register A: field F: reset 0x10 does not fit in 4 bits'),
+    ('writable beside fields',
+     GOOD_HEAD + GOOD_REG + 'writable = 1\n[[register.field]]\nname = "F"'
+     '\nbit = 0\n',
+     "register A: 'writable' is derived from the fields"),
+    ('reserved beside fields',
+     GOOD_HEAD + GOOD_REG + 'reserved = 2\n[[register.field]]\nname = "F"'
+     '\nbit = 0\n',
+     "register A: 'reserved' is derived from the fields"),
+    ('register reset in no field',
+     GOOD_HEAD + GOOD_REG + 'reset = 2\n[[register.field]]\nname = "F"'
+     '\nbit = 0\n',
+     'register A: reset 0x2 sets bits 0x2 in no field'),
+    ('reset on register and fields',
+     GOOD_HEAD + GOOD_REG + 'reset = 1\n[[register.field]]\nname = "F"'
+     '\nbit = 0\nreset = 1\n',
+     'register A: reset given both on the register and on fields'),
+    ('pulse field with a reset',
+     GOOD_HEAD + GOOD_REG + '[[register.field]]\nname = "F"\nbit = 0\n'
+     'access = "pulse"\nreset = 1\n',
+     'register A: field F: a pulse field always reads 0'),
     ('lower-case register name',
      GOOD_HEAD + '[[register]]\nname = "a"\noffset = 0\naccess = "rw"\n',
      'register a: name must be an upper-case identifier'),
@@ -155,9 +202,11 @@ def run_tests(tap, tmp):
         os.mkdir(d)
         p = gen(TOML, '--header', os.path.join(d, 'test-regs.h'),
                 '--table', os.path.join(d, 'test-regtable.h'),
+                '--source', os.path.join(d, 'test-regtable.c'),
                 '--markdown', os.path.join(d, 'test-regs.md'))
         outs.append([read(os.path.join(d, f)) for f in
-                     ('test-regs.h', 'test-regtable.h', 'test-regs.md')])
+                     ('test-regs.h', 'test-regtable.h', 'test-regtable.c',
+                      'test-regs.md')])
     tap.result(p.returncode == 0 and outs[0] == outs[1],
                'output is deterministic', p.stderr)
     header = os.path.join(tmp, 'out1', 'test-regs.h')
@@ -165,6 +214,16 @@ def run_tests(tap, tmp):
     tap.result('#include "test-regs.h"' in table
                and '#include "qme/regtable.h"' in table,
                'table includes the regs header by basename')
+    source = read(os.path.join(tmp, 'out1', 'test-regtable.c'))
+    tap.result('extern const QmeReg test_block_regs[TST_NUM_REGS];' in table
+               and 'static' not in table
+               and '#include "test-regtable.h"' in source
+               and 'const QmeReg test_block_regs[TST_NUM_REGS] = {' in source,
+               'the table is defined in the .c, declared extern in the .h')
+    tap.result('void tst_mixed_post_write(' in table
+               and 'uint64_t tst_counter_read(' in table
+               and '.pre_write = tst_id_pre_write,' in source,
+               'hook names follow PREFIX_REG_KIND in lower case')
 
     # The interface header alone, in the strictest settings a kernel
     # module, freestanding firmware or a pedantic userspace would use.
@@ -184,7 +243,13 @@ def run_tests(tap, tmp):
                      '};\n'
                      'typedef char check_mask[(TST_CTRL_MODE_MASK == 0xf0) '
                      '? 1 : -1];\n'
-                     'typedef char check_span[(TST_REGS_SPAN == 0x48) '
+                     'typedef char check_span[(TST_REGS_SPAN == 0x50) '
+                     '? 1 : -1];\n'
+                     'typedef char check_ex[(QME_FIELD_EX(0x1234, TST_CTRL, '
+                     'MODE) == 3) ? 1 : -1];\n'
+                     'typedef char check_dp[(QME_FIELD_DP(0xffff, TST_CTRL, '
+                     'MODE, 0) == 0xff0f) ? 1 : -1];\n'
+                     'typedef char check_width[(TST_MIXED_VER_WIDTH == 8) '
                      '? 1 : -1];\n'
                      'typedef char check_high[(TST_WIDE_HIGH_MASK >> 32 == '
                      '0xffffffffU) ? 1 : -1];\n')

@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,35 +83,35 @@ static void log_event(QmeRegBlock *blk, const QmeReg *reg, char kind,
     }
 }
 
-static uint64_t never_pre_write(QmeRegBlock *blk, const QmeReg *reg,
-                                uint64_t value)
+uint64_t tst_id_pre_write(QmeRegBlock *blk, const QmeReg *reg,
+                         uint64_t value)
 {
     log_event(blk, reg, 'p', value, 0);
     return value;
 }
 
 /* The device refuses LOCK (bit 15) whatever the guest writes. */
-static uint64_t ctrl_pre_write(QmeRegBlock *blk, const QmeReg *reg,
-                               uint64_t value)
+uint64_t tst_ctrl_pre_write(QmeRegBlock *blk, const QmeReg *reg,
+                           uint64_t value)
 {
     log_event(blk, reg, 'p', value, 0);
     return value & ~(uint64_t)TST_CTRL_LOCK_MASK;
 }
 
-static void ctrl_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                            uint64_t old_value, uint64_t new_value)
+void tst_ctrl_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                         uint64_t old_value, uint64_t new_value)
 {
     log_event(blk, reg, 'P', old_value, new_value);
 }
 
-static void status_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                              uint64_t old_value, uint64_t new_value)
+void tst_status_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                           uint64_t old_value, uint64_t new_value)
 {
     log_event(blk, reg, 'P', old_value, new_value);
 }
 
-static uint64_t doorbell_pre_write(QmeRegBlock *blk, const QmeReg *reg,
-                                   uint64_t value)
+uint64_t tst_doorbell_pre_write(QmeRegBlock *blk, const QmeReg *reg,
+                               uint64_t value)
 {
     TestDev *d = blk->opaque;
 
@@ -118,14 +119,14 @@ static uint64_t doorbell_pre_write(QmeRegBlock *blk, const QmeReg *reg,
     return d->doorbell_pre_result ? d->doorbell_pre_result : value;
 }
 
-static void doorbell_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                                uint64_t old_value, uint64_t new_value)
+void tst_doorbell_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                             uint64_t old_value, uint64_t new_value)
 {
     log_event(blk, reg, 'P', old_value, new_value);
 }
 
-static uint64_t events_read(QmeRegBlock *blk, const QmeReg *reg,
-                            uint64_t value)
+uint64_t tst_events_read(QmeRegBlock *blk, const QmeReg *reg,
+                         uint64_t value)
 {
     log_event(blk, reg, 'r', value, 0);
     return value;
@@ -151,9 +152,38 @@ static void log_post_write(QmeRegBlock *blk, const QmeReg *reg,
     log_event(blk, reg, 'P', old_value, new_value);
 }
 
+/* One hook per register and kind (the generator's naming rule). */
+#define LOG_READ(fn) \
+    uint64_t fn(QmeRegBlock *blk, const QmeReg *reg, uint64_t value) \
+    { \
+        return log_read(blk, reg, value); \
+    }
+#define LOG_PRE_WRITE(fn) \
+    uint64_t fn(QmeRegBlock *blk, const QmeReg *reg, uint64_t value) \
+    { \
+        return log_pre_write(blk, reg, value); \
+    }
+#define LOG_POST_WRITE(fn) \
+    void fn(QmeRegBlock *blk, const QmeReg *reg, uint64_t old_value, \
+            uint64_t new_value) \
+    { \
+        log_post_write(blk, reg, old_value, new_value); \
+    }
+
+LOG_READ(tst_mb1_read)
+LOG_READ(tst_mw_read)
+LOG_READ(tst_npa_read)
+LOG_PRE_WRITE(tst_mw_pre_write)
+LOG_PRE_WRITE(tst_mixed_pre_write)
+LOG_POST_WRITE(tst_mh_post_write)
+LOG_POST_WRITE(tst_mw_post_write)
+LOG_POST_WRITE(tst_npa_post_write)
+LOG_POST_WRITE(tst_mixed_post_write)
+LOG_POST_WRITE(tst_cmd_post_write)
+
 /* Computed on the fly: the stored value is ignored. */
-static uint64_t counter_read(QmeRegBlock *blk, const QmeReg *reg,
-                             uint64_t value)
+uint64_t tst_counter_read(QmeRegBlock *blk, const QmeReg *reg,
+                          uint64_t value)
 {
     TestDev *d = blk->opaque;
 
@@ -191,10 +221,22 @@ _Static_assert(TST_REG_WIDE_SIZE == 8, "size macro");
 _Static_assert(TST_CTRL_MODE_MASK == 0xf0, "field mask");
 _Static_assert(TST_CTRL_MODE_SHIFT == 4, "field shift");
 _Static_assert(TST_WIDE_HIGH_MASK == 0xffffffff00000000ULL, "64-bit mask");
-_Static_assert(TST_REGS_SPAN == 0x48, "span");
+_Static_assert(TST_REGS_SPAN == 0x50, "span");
 _Static_assert(TST_VENDOR_ID == 0x1af4 && TST_BIG == 0x100000000ULL,
                "constants");
-_Static_assert(TST_NUM_REGS == 18, "register count");
+_Static_assert(TST_NUM_REGS == 21, "register count");
+_Static_assert(TST_MIXED_VER_WIDTH == 8 && TST_MIXED_VER_SHIFT == 12,
+               "field width and shift");
+_Static_assert(QME_FIELD_EX(0xabcdef12, TST_MIXED, VER) == 0xde,
+               "QME_FIELD_EX");
+_Static_assert(QME_FIELD_DP(0xffffffff, TST_MIXED, VER, 0x12) == 0xfff12fff,
+               "QME_FIELD_DP");
+_Static_assert(QME_FIELD_PREP(TST_MIXED, VER, 0x1ff) == 0xff000,
+               "QME_FIELD_PREP keeps X inside the field");
+_Static_assert(QME_FIELD_EX(0x8000000100000000ULL, TST_WIDE, HIGH) ==
+               0x80000001ULL, "QME_FIELD_EX on a 64-bit register");
+_Static_assert(QME_FIELD_DP(0x1122334455667788ULL, TST_WIDE, LOW, 0) ==
+               0x1122334400000000ULL, "QME_FIELD_DP keeps the high word");
 
 static void test_generated_table(Tap *t)
 {
@@ -213,13 +255,17 @@ static void test_generated_table(Tap *t)
     CHECK_EQ(t, r[TST_R_WIDE].reset, 0x1122334455667788ULL);
     CHECK_EQ(t, r[TST_R_BYTE].size, 1);
     CHECK_EQ(t, r[TST_R_EVENTS].access, QME_REG_RC);
-    CHECK(t, r[TST_R_EVENTS].read == events_read);
-    CHECK(t, r[TST_R_DOORBELL].pre_write == doorbell_pre_write);
-    CHECK(t, r[TST_R_DOORBELL].post_write == doorbell_post_write);
+    CHECK(t, r[TST_R_EVENTS].read == tst_events_read);
+    CHECK(t, r[TST_R_DOORBELL].pre_write == tst_doorbell_pre_write);
+    CHECK(t, r[TST_R_DOORBELL].post_write == tst_doorbell_post_write);
     CHECK(t, r[TST_R_LAST].read == NULL && r[TST_R_LAST].pre_write == NULL);
     CHECK(t, strcmp(r[TST_R_DOORBELL].doc, "Doorbell \"kick\"; write-only.")
           == 0);
-    CHECK_EQ(t, r[TST_R_CTRL].nfields, 3);
+    CHECK_EQ(t, r[TST_R_CTRL].nfields, 6);
+    /* Bits in no field are reserved; rw fields are writable. */
+    CHECK_EQ(t, r[TST_R_CTRL].reserved, 0xff000000);
+    CHECK_EQ(t, r[TST_R_CTRL].writable, 0x00ffffff);
+    CHECK_EQ(t, r[TST_R_CTRL].fields[1].access, QME_REG_RW);
     CHECK(t, strcmp(r[TST_R_CTRL].fields[1].name, "MODE") == 0);
     CHECK_EQ(t, r[TST_R_CTRL].fields[1].shift, 4);
     CHECK_EQ(t, r[TST_R_CTRL].fields[1].width, 4);
@@ -990,6 +1036,173 @@ static void test_wide_refused(Tap *t)
     CHECK_EQ(t, st, QME_REG_OK);
 }
 
+
+/* ---- per-field access: the MIXED register has one field of each kind ---- */
+
+#define MIX(f) TST_MIXED_##f##_MASK
+
+static void test_field_reset(Tap *t)
+{
+    TestDev d;
+
+    dev_init(t, &d);
+    /* Field resets, one of them the constant MINOR. */
+    CHECK_EQ(t, VAL(&d, MIXED),
+             MIX(EN) | MIX(PEND) | MIX(EVT) |
+             QME_FIELD_PREP(TST_MIXED, VER, TST_MINOR) |
+             QME_FIELD_PREP(TST_MIXED, CNT, 0x80));
+    CHECK_EQ(t, test_block_regs[TST_R_MIXED].reset, VAL(&d, MIXED));
+    /* A register reset naming a constant. */
+    CHECK_EQ(t, VAL(&d, DEVID), TST_DEVICE_ID);
+}
+
+static void test_field_rw_ro(Tap *t)
+{
+    TestDev d;
+    QmeRegStatus st;
+
+    dev_init(t, &d);
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_MIXED, 4, 0), QME_REG_OK);
+    CHECK_EQ(t, VAL(&d, MIXED) & MIX(EN), 0);
+    /* ro fields keep their value; writing them is not an error */
+    CHECK_EQ(t, QME_FIELD_EX(VAL(&d, MIXED), TST_MIXED, VER), TST_MINOR);
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_MIXED, 4,
+                                   MIX(EN) | MIX(VER)), QME_REG_OK);
+    CHECK_EQ(t, VAL(&d, MIXED) & MIX(EN), MIX(EN));
+    CHECK_EQ(t, QME_FIELD_EX(VAL(&d, MIXED), TST_MIXED, VER), TST_MINOR);
+    CHECK_EQ(t, QME_FIELD_EX(rd(&d, TST_REG_MIXED + 1, 1, &st) << 8,
+                             TST_MIXED, VER) & 0xf, TST_MINOR & 0xf);
+    CHECK_EQ(t, st, QME_REG_OK);
+}
+
+static void test_field_w1c_w1s(Tap *t)
+{
+    TestDev d;
+
+    dev_init(t, &d);
+    /* EN (rw) written 1 stays 1; PEND bit 1 written 1 is cleared. */
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_MIXED, 4,
+                                   MIX(EN) | QME_FIELD_PREP(TST_MIXED, PEND,
+                                                            1)), QME_REG_OK);
+    CHECK_EQ(t, QME_FIELD_EX(VAL(&d, MIXED), TST_MIXED, PEND), 2);
+    CHECK_EQ(t, VAL(&d, MIXED) & MIX(EN), MIX(EN));
+    /* Writing 0 to w1c and w1s bits changes nothing. */
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_MIXED, 4, MIX(EN)),
+             QME_REG_OK);
+    CHECK_EQ(t, QME_FIELD_EX(VAL(&d, MIXED), TST_MIXED, PEND), 2);
+    CHECK_EQ(t, VAL(&d, MIXED) & MIX(SETB), 0);
+    /* w1s sets and stays set when later written 0 */
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_MIXED, 1, MIX(SETB)),
+             QME_REG_OK);
+    CHECK_EQ(t, VAL(&d, MIXED) & MIX(SETB), MIX(SETB));
+    CHECK_EQ(t, VAL(&d, MIXED) & MIX(EN), 0);    /* byte 0 rewrote EN */
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_MIXED, 1, 0), QME_REG_OK);
+    CHECK_EQ(t, VAL(&d, MIXED) & MIX(SETB), MIX(SETB));
+    CHECK_EQ(t, QME_FIELD_EX(VAL(&d, MIXED), TST_MIXED, PEND), 2);
+}
+
+static void test_field_wo_pulse(Tap *t)
+{
+    TestDev d;
+    QmeRegStatus st;
+    uint64_t v;
+
+    dev_init(t, &d);
+    d.nev = 0;
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_MIXED, 4,
+                                   MIX(EN) | MIX(GO) | MIX(KEY)), QME_REG_OK);
+    /* the hooks see GO set; the register never holds it */
+    CHECK_EQ(t, d.nev, 2);
+    CHECK_EQ(t, d.ev[0].kind, 'p');
+    CHECK_EQ(t, d.ev[0].a & MIX(GO), MIX(GO));
+    CHECK_EQ(t, d.ev[1].kind, 'P');
+    CHECK_EQ(t, d.ev[1].b & MIX(GO), MIX(GO));
+    CHECK_EQ(t, d.ev[1].a & MIX(GO), 0);
+    CHECK_EQ(t, VAL(&d, MIXED) & MIX(GO), 0);
+    /* wo bits are stored but read as 0 */
+    CHECK_EQ(t, VAL(&d, MIXED) & MIX(KEY), MIX(KEY));
+    v = rd(&d, TST_REG_MIXED, 4, &st);
+    CHECK_EQ(t, st, QME_REG_OK);
+    CHECK_EQ(t, v & (MIX(GO) | MIX(KEY)), 0);
+    CHECK_EQ(t, v & MIX(EN), MIX(EN));
+
+    /* A register of pulse fields only is write-only. */
+    d.nev = 0;
+    CHECK_EQ(t, test_block_regs[TST_R_CMD].access, QME_REG_WO);
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_CMD, 2,
+                                   TST_CMD_HALT_MASK), QME_REG_OK);
+    CHECK_EQ(t, d.nev, 1);
+    CHECK_EQ(t, d.ev[0].b, TST_CMD_HALT_MASK);
+    CHECK_EQ(t, VAL(&d, CMD), 0);
+    CHECK_EQ(t, rd(&d, TST_REG_CMD, 2, &st), 0);
+    CHECK_EQ(t, st, QME_REG_WRITE_ONLY);
+}
+
+static void test_field_rc(Tap *t)
+{
+    TestDev d;
+    QmeRegStatus st;
+    uint64_t v;
+
+    dev_init(t, &d);
+    /* A read of byte 0 leaves the rc fields of bytes 1 and 3 alone. */
+    rd(&d, TST_REG_MIXED, 1, &st);
+    CHECK_EQ(t, VAL(&d, MIXED) & (MIX(EVT) | MIX(CNT)),
+             MIX(EVT) | QME_FIELD_PREP(TST_MIXED, CNT, 0x80));
+    /* A read of byte 1 clears EVT, not VER's bits in the same byte. */
+    v = rd(&d, TST_REG_MIXED + 1, 1, &st);
+    CHECK_EQ(t, st, QME_REG_OK);
+    CHECK_EQ(t, v & 1, 1);
+    CHECK_EQ(t, VAL(&d, MIXED) & MIX(EVT), 0);
+    CHECK_EQ(t, QME_FIELD_EX(VAL(&d, MIXED), TST_MIXED, VER), TST_MINOR);
+    /* A full read returns CNT, then it is 0; rw and w1c bits stay. */
+    v = rd(&d, TST_REG_MIXED, 4, &st);
+    CHECK_EQ(t, QME_FIELD_EX(v, TST_MIXED, CNT), 0x80);
+    CHECK_EQ(t, VAL(&d, MIXED) & MIX(CNT), 0);
+    CHECK_EQ(t, VAL(&d, MIXED) & (MIX(EN) | MIX(PEND)), MIX(EN) | MIX(PEND));
+    /* rc bits are not writable: a write neither sets nor clears them */
+    qme_reg_set(&d.blk, TST_R_MIXED, VAL(&d, MIXED) | MIX(CNT));
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_MIXED, 4, 0), QME_REG_OK);
+    CHECK_EQ(t, VAL(&d, MIXED) & MIX(CNT), MIX(CNT));
+}
+
+static void test_field_reserved(Tap *t)
+{
+    TestDev d;
+    QmeRegStatus st;
+
+    dev_init(t, &d);
+    /* Bits in no field read 0; writing them is reported, the rest applies */
+    qme_reg_set(&d.blk, TST_R_MIXED, VAL(&d, MIXED) & ~MIX(EN));
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_MIXED, 4,
+                                   (1u << 3) | MIX(EN)),
+             QME_REG_RESERVED_BITS);
+    CHECK_EQ(t, VAL(&d, MIXED) & ((1u << 3) | MIX(EN)), MIX(EN));
+    CHECK_EQ(t, rd(&d, TST_REG_MIXED, 4, &st) & (1u << 3), 0);
+}
+
+/* A composed access applies each register's fields. */
+static void test_field_composed(Tap *t)
+{
+    TestDev d;
+    QmeRegStatus st;
+    uint64_t v;
+
+    dev_init(t, &d);
+    d.nev = 0;
+    v = rd(&d, TST_REG_MIXED, 8, &st);
+    CHECK_EQ(t, st, QME_REG_WRITE_ONLY);     /* CMD is write-only */
+    CHECK_EQ(t, v & 0xffffffff, test_block_regs[TST_R_MIXED].reset);
+    CHECK_EQ(t, (v >> 32) & 0xffff, TST_DEVICE_ID);
+    CHECK_EQ(t, VAL(&d, MIXED) & (MIX(EVT) | MIX(CNT)), 0);
+    CHECK_EQ(t, qme_regblock_write(&d.blk, TST_REG_MIXED, 8,
+                                   ((uint64_t)TST_CMD_RUN_MASK << 48) |
+                                   MIX(GO)), QME_REG_READ_ONLY);
+    CHECK_EQ(t, d.nev, 3);      /* MIXED pre and post, CMD post */
+    CHECK_EQ(t, d.ev[2].b, TST_CMD_RUN_MASK);
+    CHECK_EQ(t, VAL(&d, CMD), 0);
+}
+
 static int init_one(const QmeReg *regs, unsigned n, char *err, size_t len)
 {
     QmeRegBlock blk;
@@ -1045,9 +1258,27 @@ static void test_init_errors(Tap *t)
     static const QmeReg bad_flags[] = {
         { .name = "A", .size = 4, .flags = 0x80 },
     };
-    static const QmeRegField wide_field[] = { { "F", 30, 4, "" } };
+    static const QmeRegField wide_field[] = {
+        { "F", 30, 4, QME_REG_RW, "" },
+    };
     static const QmeReg bad_field[] = {
         { .name = "A", .size = 4, .fields = wide_field, .nfields = 1 },
+    };
+    static const QmeRegField odd_field[] = {
+        { "G", 0, 4, (QmeRegAccess)42, "" },
+    };
+    static const QmeReg bad_field_access[] = {
+        { .name = "A", .size = 4, .fields = odd_field, .nfields = 1 },
+    };
+    static const QmeReg pulse_ro[] = {
+        { .name = "A", .size = 4, .writable = 0x1, .pulse_mask = 0x2 },
+    };
+    static const QmeReg w1c_w1s[] = {
+        { .name = "A", .size = 4, .writable = 0x3, .w1c_mask = 0x1,
+          .w1s_mask = 0x1 },
+    };
+    static const QmeReg rc_writable[] = {
+        { .name = "A", .size = 4, .writable = 0x3, .rc_mask = 0x1 },
     };
     static const QmeReg ok[] = { REG("A", 0, 1), REG("B", 1, 1),
                                  REG("C", 2, 2), REG("D", 8, 8) };
@@ -1071,6 +1302,14 @@ static void test_init_errors(Tap *t)
     expect_init_error(t, __LINE__, bad_access, 1, "access type 42");
     expect_init_error(t, __LINE__, bad_field, 1, "field F");
     expect_init_error(t, __LINE__, bad_flags, 1, "unknown flags 0x80");
+    expect_init_error(t, __LINE__, bad_field_access, 1,
+                      "field G has unknown access type 42");
+    expect_init_error(t, __LINE__, pulse_ro, 1, "pulse bit is not writable");
+    expect_init_error(t, __LINE__, w1c_w1s, 1, "more than one");
+    expect_init_error(t, __LINE__, rc_writable, 1, "rc bit is writable");
+    errno = 0;
+    init_one(rc_writable, 1, err, sizeof(err));
+    CHECK_EQ(t, errno, EINVAL);
 
     CHECK_EQ(t, init_one(ok, 4, err, sizeof(err)), 0);
     CHECK(t, err[0] == '\0');
@@ -1101,6 +1340,7 @@ static void test_strings(Tap *t)
 {
     CHECK(t, strcmp(qme_reg_access_str(QME_REG_W1C), "w1c") == 0);
     CHECK(t, strcmp(qme_reg_access_str(QME_REG_RC), "rc") == 0);
+    CHECK(t, strcmp(qme_reg_access_str(QME_REG_PULSE), "pulse") == 0);
     CHECK(t, strcmp(qme_reg_status_str(QME_REG_OK), "ok") == 0);
     CHECK(t, strstr(qme_reg_status_str(QME_REG_UNMAPPED), "unmapped"));
     CHECK(t, strstr(qme_reg_status_str(QME_REG_READ_ONLY), "read-only"));
@@ -1110,7 +1350,48 @@ static void test_strings(Tap *t)
     CHECK(t, qme_reg_status_str((QmeRegStatus)99) != NULL);
 }
 
-int main(void)
+/*
+ * --trace: run the accesses read from stdin ("r ADDR SIZE", "w ADDR SIZE
+ * VALUE", hex) on the fixture and print, per access, what the guest got
+ * (the value, "-" for a refused read, "w" for a write) and every register
+ * value after it.  test-sockdev-python.py runs the same accesses on the
+ * Python RegisterDevice and compares.
+ */
+static int trace(void)
+{
+    TestDev d;
+    char op;
+    uint64_t addr, value = 0;
+    unsigned size, i;
+    Tap t = { 0 };
+
+    dev_init(&t, &d);
+    if (t.test_failures) {
+        return 1;
+    }
+    while (scanf(" %c %" SCNx64 " %x", &op, &addr, &size) == 3) {
+        if (op == 'w' && scanf(" %" SCNx64, &value) != 1) {
+            return 1;
+        }
+        d.nev = 0;
+        if (op == 'w') {
+            qme_regblock_write(&d.blk, addr, size, value);
+            printf("w");
+        } else if (qme_regblock_read(&d.blk, addr, size, &value) ==
+                   QME_REG_OK) {
+            printf("%" PRIx64, value);
+        } else {
+            printf("-");
+        }
+        for (i = 0; i < TST_NUM_REGS; i++) {
+            printf(" %" PRIx64, d.values[i]);
+        }
+        printf("\n");
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
 {
     static const struct {
         const char *name;
@@ -1142,6 +1423,13 @@ int main(void)
         { "composed write of two registers", test_wide_write_two },
         { "composed write of four registers", test_wide_write_four },
         { "refused composed accesses", test_wide_refused },
+        { "field reset, constants", test_field_reset },
+        { "rw and ro fields", test_field_rw_ro },
+        { "w1c and w1s fields", test_field_w1c_w1s },
+        { "wo and pulse fields", test_field_wo_pulse },
+        { "rc fields", test_field_rc },
+        { "bits in no field are reserved", test_field_reserved },
+        { "composed access over fields", test_field_composed },
         { "init validation errors", test_init_errors },
         { "empty block", test_empty_block },
         { "status and access strings", test_strings },
@@ -1149,6 +1437,9 @@ int main(void)
     Tap t = { 0 };
     unsigned i, n = sizeof(tests) / sizeof(tests[0]);
 
+    if (argc > 1 && !strcmp(argv[1], "--trace")) {
+        return trace();
+    }
     printf("1..%u\n", n);
     for (i = 0; i < n; i++) {
         tap_run(&t, tests[i].name, tests[i].fn);

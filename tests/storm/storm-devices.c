@@ -23,6 +23,8 @@
 #include "sockdev_test-regs.h"
 
 #define ONES64 0xffffffffffffffffULL
+#define MPN_CMD_DIR(d) QME_FIELD_PREP(MPN_DMA_CMD, DIR, d)
+#define MPN_CMD_VECTOR(v) QME_FIELD_PREP(MPN_DMA_CMD, VECTOR, v)
 
 /* mypci_minimal: one scratch register in BAR0. */
 
@@ -106,14 +108,14 @@ static const StormReg mpn_regs[] = {
     { MPN_REG_DMA_LEN, 4, STORM_LEN },
     { MPN_REG_DMA_CMD, 4, STORM_LIST, .mask = 0xffffffff,
       STORM_VALS(MPN_DMA_CMD_START_MASK,
-                 MPN_DMA_CMD_START_MASK | (1 << MPN_DMA_CMD_DIR_SHIFT),
-                 MPN_DMA_CMD_START_MASK | (2 << MPN_DMA_CMD_DIR_SHIFT),
-                 MPN_DMA_CMD_START_MASK | (3 << MPN_DMA_CMD_DIR_SHIFT),
+                 MPN_DMA_CMD_START_MASK | MPN_CMD_DIR(1),
+                 MPN_DMA_CMD_START_MASK | MPN_CMD_DIR(2),
+                 MPN_DMA_CMD_START_MASK | MPN_CMD_DIR(3),
                  MPN_DMA_CMD_START_MASK | MPN_DMA_CMD_IRQ_MASK,
                  MPN_DMA_CMD_START_MASK | MPN_DMA_CMD_IRQ_MASK |
-                 (1 << MPN_DMA_CMD_DIR_SHIFT) | (1 << MPN_DMA_CMD_VECTOR_SHIFT),
+                 MPN_CMD_DIR(1) | MPN_CMD_VECTOR(1),
                  MPN_DMA_CMD_START_MASK | MPN_DMA_CMD_IRQ_MASK |
-                 (2 << MPN_DMA_CMD_DIR_SHIFT) | (3 << MPN_DMA_CMD_VECTOR_SHIFT),
+                 MPN_CMD_DIR(2) | MPN_CMD_VECTOR(3),
                  MPN_DMA_CMD_START_MASK | MPN_DMA_CMD_IRQ_MASK |
                  MPN_DMA_CMD_VECTOR_MASK) },
     { MPN_REG_DMA_STATUS, 4, STORM_LIST, .mask = 0xffffffff,
@@ -150,13 +152,13 @@ static const StormWindow mpn_msix_win[] = {
 /* DMA in each direction (with a completion vector now and then). */
 #define MPN_CMD(dir) \
     { MPN_REG_DMA_CMD, 4, STORM_LIST, .mask = 0xffffffff, \
-      STORM_VALS(MPN_DMA_CMD_START_MASK | (dir) << MPN_DMA_CMD_DIR_SHIFT, \
-                 MPN_DMA_CMD_START_MASK | (dir) << MPN_DMA_CMD_DIR_SHIFT | \
+      STORM_VALS(MPN_DMA_CMD_START_MASK | MPN_CMD_DIR(dir), \
+                 MPN_DMA_CMD_START_MASK | MPN_CMD_DIR(dir) | \
                  MPN_DMA_CMD_IRQ_MASK, \
-                 MPN_DMA_CMD_START_MASK | (dir) << MPN_DMA_CMD_DIR_SHIFT | \
-                 MPN_DMA_CMD_IRQ_MASK | 1 << MPN_DMA_CMD_VECTOR_SHIFT, \
-                 MPN_DMA_CMD_START_MASK | (dir) << MPN_DMA_CMD_DIR_SHIFT | \
-                 MPN_DMA_CMD_IRQ_MASK | 3 << MPN_DMA_CMD_VECTOR_SHIFT) }
+                 MPN_DMA_CMD_START_MASK | MPN_CMD_DIR(dir) | \
+                 MPN_DMA_CMD_IRQ_MASK | MPN_CMD_VECTOR(1), \
+                 MPN_DMA_CMD_START_MASK | MPN_CMD_DIR(dir) | \
+                 MPN_DMA_CMD_IRQ_MASK | MPN_CMD_VECTOR(3)) }
 
 static const StormProgram mpn_prog[] = {
     { 0, {

@@ -69,8 +69,9 @@ static double timed_cmd(QmePciDev *d, unsigned dir, uint64_t src,
     qme_pci_bar_writel(d, 0, MPN_REG_DMA_LEN, len);
     qme_pci_bar_writel(d, 0, MPN_REG_DMA_STATUS, 0xffffffff);
     t0 = now();
-    qme_pci_bar_writel(d, 0, MPN_REG_DMA_CMD, (start ? MPN_DMA_CMD_START_MASK
-                       : 0) | (dir << MPN_DMA_CMD_DIR_SHIFT));
+    qme_pci_bar_writel(d, 0, MPN_REG_DMA_CMD,
+                       QME_FIELD_PREP(MPN_DMA_CMD, START, start) |
+                       QME_FIELD_PREP(MPN_DMA_CMD, DIR, dir));
     *st = qme_pci_bar_readl(d, 0, MPN_REG_DMA_STATUS);
     return now() - t0;
 }

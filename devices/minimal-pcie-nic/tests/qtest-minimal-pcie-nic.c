@@ -467,7 +467,7 @@ static uint32_t dma(Fixture *f, unsigned dir, uint64_t src, uint64_t dst,
     reg_write(f, MPN_REG_DMA_LEN, len);
     reg_write(f, MPN_REG_DMA_STATUS, 0xffffffff);
     reg_write(f, MPN_REG_DMA_CMD, MPN_DMA_CMD_START_MASK |
-              (dir << MPN_DMA_CMD_DIR_SHIFT) | extra);
+              QME_FIELD_PREP(MPN_DMA_CMD, DIR, dir) | extra);
     return reg_read(f, MPN_REG_DMA_STATUS);
 }
 
@@ -489,7 +489,7 @@ static void test_dma(Fixture *f, gconstpointer data)
                     ==, 0);
     g_assert_cmphex(dma(f, MPN_DIR_FROM_DEVICE, 0x1000, RAM_B, LEN,
                         MPN_DMA_CMD_IRQ_MASK |
-                        (3 << MPN_DMA_CMD_VECTOR_SHIFT)), ==,
+                        QME_FIELD_PREP(MPN_DMA_CMD, VECTOR, 3)), ==,
                     MPN_DMA_STATUS_DONE_MASK);
     qme_qtest_memread(f->qt, RAM_B, back, LEN);
     g_assert_cmpmem(back, LEN, a, LEN);
@@ -558,12 +558,12 @@ static void test_dma_errors(Fixture *f, gconstpointer data)
     /* completion vector beyond the table: done, no interrupt, flagged */
     count = reg_read(f, MPN_REG_IRQ_COUNT);
     g_assert_cmphex(dma(f, 0, RAM_A, 0, 64, MPN_DMA_CMD_IRQ_MASK |
-                        (4u << MPN_DMA_CMD_VECTOR_SHIFT)), ==,
+                        QME_FIELD_PREP(MPN_DMA_CMD, VECTOR, 4)), ==,
                     MPN_DMA_STATUS_DONE_MASK | MPN_DMA_STATUS_ERR_VECTOR_MASK);
     g_assert_cmpuint(reg_read(f, MPN_REG_IRQ_COUNT), ==, count);
     /* an error still raises the completion interrupt */
     g_assert_cmphex(dma(f, 0, RAM_A, 0, 0, MPN_DMA_CMD_IRQ_MASK |
-                        (1u << MPN_DMA_CMD_VECTOR_SHIFT)), ==, range);
+                        QME_FIELD_PREP(MPN_DMA_CMD, VECTOR, 1)), ==, range);
     g_assert_cmphex(msg(f, 1), ==, 0x101);
 
     /* Bus Master Enable clear: refused, nothing copied */
@@ -628,21 +628,22 @@ static void test_wide_access(Fixture *f, gconstpointer data)
     qme_pci_bar_writeq(f->dev, 0, MPN_REG_DMA_SRC, RAM_A);
     qme_pci_bar_writeq(f->dev, 0, MPN_REG_DMA_DST, 0x200);
     qme_pci_bar_writeq(f->dev, 0, MPN_REG_DMA_LEN,
-                       ((uint64_t)(MPN_DMA_CMD_START_MASK |
-                                   MPN_DIR_TO_DEVICE << MPN_DMA_CMD_DIR_SHIFT)
-                        << 32) | sizeof(a));
+                       (uint64_t)(MPN_DMA_CMD_START_MASK |
+                                  QME_FIELD_PREP(MPN_DMA_CMD, DIR,
+                                                 MPN_DIR_TO_DEVICE)) << 32 |
+                       sizeof(a));
     g_assert_cmphex(reg_read(f, MPN_REG_DMA_STATUS), ==,
                     MPN_DMA_STATUS_DONE_MASK);
     qme_pci_bar_writeq(f->dev, 0, MPN_REG_DMA_SRC, 0x200);
     qme_pci_bar_writeq(f->dev, 0, MPN_REG_DMA_DST, RAM_B);
     qme_pci_bar_writeq(f->dev, 0, MPN_REG_DMA_LEN,
-                       ((uint64_t)(MPN_DMA_CMD_START_MASK |
-                                   MPN_DIR_FROM_DEVICE <<
-                                   MPN_DMA_CMD_DIR_SHIFT) << 32) |
+                       (uint64_t)(MPN_DMA_CMD_START_MASK |
+                                  QME_FIELD_PREP(MPN_DMA_CMD, DIR,
+                                                 MPN_DIR_FROM_DEVICE)) << 32 |
                        sizeof(a));
     g_assert_cmphex(qme_pci_bar_readq(f->dev, 0, MPN_REG_DMA_LEN), ==,
-                    ((uint64_t)(MPN_DIR_FROM_DEVICE << MPN_DMA_CMD_DIR_SHIFT)
-                     << 32) | sizeof(a));
+                    QME_FIELD_PREP(MPN_DMA_CMD, DIR,
+                                   MPN_DIR_FROM_DEVICE) << 32 | sizeof(a));
     qme_qtest_memread(f->qt, RAM_B, back, sizeof(back));
     g_assert_cmpmem(back, sizeof(back), a, sizeof(a));
 

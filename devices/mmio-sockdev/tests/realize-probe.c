@@ -40,13 +40,13 @@
 #include "sysemu/sysemu.h"
 #include "qme/regtable-qemu.h"
 
-typedef bool RegsInitFn(QmeMmioRegs *, Object *, const char *,
+typedef int RegsInitFn(QmeMmioRegs *, Object *, const char *,
                         const QmeReg *, unsigned, uint64_t *, uint64_t,
                         Error **);
 
 static char *fail_regs_init;    /* block name, during one realize */
 
-bool qme_mmio_regs_init(QmeMmioRegs *regs, Object *owner, const char *name,
+int qme_mmio_regs_init(QmeMmioRegs *regs, Object *owner, const char *name,
                         const QmeReg *table, unsigned nregs, uint64_t *values,
                         uint64_t size, Error **errp)
 {
@@ -55,7 +55,7 @@ bool qme_mmio_regs_init(QmeMmioRegs *regs, Object *owner, const char *name,
     if (fail_regs_init && !strcmp(name, fail_regs_init)) {
         error_setg(errp, "%s: bad register table: failed by realize-probe",
                    name);
-        return false;
+        return -1;
     }
     if (!real) {
         /* libqme-qemu.so is in no global scope: ask it by its soname. */
@@ -65,7 +65,7 @@ bool qme_mmio_regs_init(QmeMmioRegs *regs, Object *owner, const char *name,
         if (!real) {
             error_setg(errp, "realize-probe: libqme-qemu.so's "
                        "qme_mmio_regs_init not found");
-            return false;
+            return -1;
         }
     }
     return real(regs, owner, name, table, nregs, values, size, errp);

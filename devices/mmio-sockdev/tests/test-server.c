@@ -43,7 +43,7 @@ static void set_result(QmeRegBlock *blk, int rc)
                 rc < 0 ? SDTEST_RESULT_REFUSED : (uint32_t)rc);
 }
 
-static void irq_post_write(QmeRegBlock *blk, const QmeReg *reg,
+void sdtest_irq_post_write(QmeRegBlock *blk, const QmeReg *reg,
                            uint64_t old_value, uint64_t new_value)
 {
     (void)reg;
@@ -52,7 +52,7 @@ static void irq_post_write(QmeRegBlock *blk, const QmeReg *reg,
                                           new_value & SDTEST_IRQ_LEVEL_MASK));
 }
 
-static void dma_go_post_write(QmeRegBlock *blk, const QmeReg *reg,
+void sdtest_dma_go_post_write(QmeRegBlock *blk, const QmeReg *reg,
                               uint64_t old_value, uint64_t new_value)
 {
     TestServer *t = blk->opaque;
@@ -83,7 +83,7 @@ static void dma_go_post_write(QmeRegBlock *blk, const QmeReg *reg,
     set_result(blk, rc);
 }
 
-static void misbehave_post_write(QmeRegBlock *blk, const QmeReg *reg,
+void sdtest_misbehave_post_write(QmeRegBlock *blk, const QmeReg *reg,
                                  uint64_t old_value, uint64_t new_value)
 {
     (void)reg;

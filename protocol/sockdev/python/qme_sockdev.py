@@ -300,29 +300,51 @@ ACCESS_LETTERS = {'ro': 'R', 'rc': 'R', 'wo': 'W'}     # others: R/W
 
 class RegisterDevice(Device):
     """A Device from a register table: a list of dicts with the keys of a
-    .regs.toml [[register]] (protocol/README.md), or from_toml().  Applies
-    the same access rules as the C engine (regtable.c).  Hooks named in
-    the table (read, pre_write, post_write) are methods of the subclass:
-    read(reg, value) -> value, pre_write(reg, new) -> new,
-    post_write(reg, old, new).  State: each register 8 bytes LE, as the
-    C library's, so state migrates between C and Python servers."""
+    .regs.toml [[register]] (protocol/README.md; its fields under
+    'fields'), or from_toml().  Applies the same access rules as the C
+    engine (regtable.c), per field where a register has fields.  Hooks are
+    methods of the subclass: read(reg, value) -> value, pre_write(reg, new)
+    -> new, post_write(reg, old, new); a hook given as true is named as the
+    generator names it (PREFIX_REG_KIND in lower case, e.g.
+    sduart_txdata_post_write), a string names the method.  A reset may
+    name one of @constants.  State: each register 8 bytes LE, as the C
+    library's, so state migrates between C and Python servers."""
 
-    def __init__(self, registers, window=0x1000):
+    ACCESS = ('rw', 'ro', 'wo', 'w1c', 'w1s', 'rc')
+    FIELD_ACCESS = ACCESS + ('pulse',)
+    READABLE = {'ro', 'rw', 'w1c', 'w1s', 'rc'}
+    WRITABLE = {'rw', 'wo', 'w1c', 'w1s', 'pulse'}
+    MASKS = {'w1c_mask': 'w1c', 'w1s_mask': 'w1s', 'rc_mask': 'rc',
+             'wo_mask': 'wo', 'pulse_mask': 'pulse'}
+
+    def __init__(self, registers, window=0x1000, prefix=None,
+                 constants=None):
         self.window = window
         self.regs = []
         for raw in sorted(registers, key=lambda r: r['offset']):
             r = {'size': 4, 'reset': 0, 'reserved': 0, 'partial': True,
                  'doc': '', 'fields': [], **raw}
             r['all'] = (1 << 8 * r['size']) - 1
-            r.setdefault('writable', r['all'] & ~r['reserved'])
+            r['reset'] = self._value(r['reset'], constants, r['name'])
+            if r['fields']:
+                self._compile_fields(r, constants)
+            else:
+                r.setdefault('writable', r['all'] & ~r['reserved'])
+                for m in self.MASKS:
+                    r[m] = 0
             if not size_ok(r['size']) or r['offset'] % r['size'] or \
-                    r['access'] not in ('rw', 'ro', 'wo', 'w1c', 'w1s', 'rc'):
+                    r.get('access') not in self.ACCESS:
                 raise ValueError(f'register {r["name"]}: bad size, offset '
                                  'or access')
             if self.regs and r['offset'] < self.regs[-1]['offset'] + \
                     self.regs[-1]['size']:
                 raise ValueError(f'register {r["name"]} overlaps')
             for kind in ('read', 'pre_write', 'post_write'):
+                if r.get(kind) is True:
+                    if not prefix:
+                        raise ValueError(f'register {r["name"]}: {kind} = '
+                                         'true needs the table\'s prefix')
+                    r[kind] = f'{prefix}_{r["name"]}_{kind}'.lower()
                 # A renamed hook fails here, not on the guest's first write.
                 if r.get(kind) and not callable(getattr(self, r[kind], 0)):
                     raise ValueError(f'register {r["name"]}: {kind} hook '
@@ -333,6 +355,44 @@ class RegisterDevice(Device):
         self.values = {}
         self.reset()
 
+    @staticmethod
+    def _value(v, constants, where):
+        if isinstance(v, str):
+            if v not in (constants or {}):
+                raise ValueError(f'{where}: reset names unknown constant '
+                                 f'{v!r}')
+            return constants[v]
+        return v
+
+    def _compile_fields(self, r, constants):
+        """As regtable-gen.py: bits in no field are reserved, each kind's
+        bits go to its mask, the register's access becomes the gate."""
+        masks = {k: 0 for k in self.FIELD_ACCESS}
+        reset = 0
+        for f in r['fields']:
+            kind = f.get('access', r.get('access'))
+            if kind not in self.FIELD_ACCESS:
+                raise ValueError(f'register {r["name"]}: field {f["name"]}: '
+                                 f'bad access {kind!r}')
+            mask = ((1 << f.get('width', 1)) - 1) << f['bit']
+            masks[kind] |= mask
+            reset |= self._value(f.get('reset', 0), constants,
+                                 r['name']) << f['bit']
+        r['reserved'] = r['all'] & ~sum(masks.values())
+        r['writable'] = sum(masks[k] for k in self.WRITABLE)
+        for m, kind in self.MASKS.items():
+            r[m] = masks[kind]
+        r['reset'] = r['reset'] or reset
+        kinds = {k for k, m in masks.items() if m}
+        if len(kinds) == 1 and 'pulse' not in kinds:
+            r['access'] = kinds.pop()
+        elif not kinds & self.READABLE:
+            r['access'] = 'wo'
+        elif not kinds & self.WRITABLE:
+            r['access'] = 'ro'
+        else:
+            r['access'] = 'rw'
+
     @classmethod
     def from_toml(cls, path, window=0x1000):
         import tomllib          # Python >= 3.11; only this method needs it
@@ -341,7 +401,8 @@ class RegisterDevice(Device):
         regs = [dict(r, fields=r.get('field', [])) for r in table['register']]
         for r in regs:
             r.pop('field', None)
-        dev = cls(regs, window)
+        dev = cls(regs, window, prefix=table.get('prefix'),
+                  constants=table.get('constants', {}))
         dev.table = table
         return dev
 
@@ -392,10 +453,12 @@ class RegisterDevice(Device):
         if r['access'] == 'wo':
             return None
         lanes = ((1 << 8 * size) - 1) << shift
-        v = self.values[r['name']] & ~r['reserved']
+        v = self.values[r['name']] & ~(r['reserved'] | r['wo_mask'])
+        # Only the bytes the guest saw are consumed, before the hook.
         if r['access'] == 'rc':
-            # Only the bytes the guest saw are consumed, before the hook.
             self.values[r['name']] &= ~lanes
+        else:
+            self.values[r['name']] &= ~(r['rc_mask'] & lanes)
         if self._hook(r, 'read'):
             v = self._hook(r, 'read')(r, v)
         return (v & lanes) >> shift
@@ -412,11 +475,15 @@ class RegisterDevice(Device):
         elif r['access'] == 'w1s':
             new = old | (w & wmask)
         else:
-            new = (old & ~wmask) | (w & wmask)
+            plain = wmask & ~(r['w1c_mask'] | r['w1s_mask'])
+            new = (old & ~plain) | (w & plain)
+            new &= ~(w & wmask & r['w1c_mask'])
+            new |= w & wmask & r['w1s_mask']
         if self._hook(r, 'pre_write'):
             new = self._hook(r, 'pre_write')(r, new) & r['all'] & \
                 ~r['reserved']
-        self.values[r['name']] = new
+        # Command (pulse) bits reach the hooks but are never stored.
+        self.values[r['name']] = new & ~r['pulse_mask']
         if self._hook(r, 'post_write'):
             self._hook(r, 'post_write')(r, old, new)
 

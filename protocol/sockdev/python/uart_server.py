@@ -27,8 +27,8 @@ REGS_PLACES = [os.path.join(HERE, REGS),
 
 
 class Uart(sd.RegisterDevice):
-    def txdata_post_write(self, reg, old, new):
-        # Named by post_write in the table: TXDATA prints while enabled.
+    def sduart_txdata_post_write(self, reg, old, new):
+        # post_write = true on TXDATA (prefix SDUART): prints while enabled.
         if self.get('CTRL') & self.field_mask('CTRL', 'ENABLE'):
             sys.stdout.buffer.write(
                 bytes([new & self.field_mask('TXDATA', 'CHAR')]))
