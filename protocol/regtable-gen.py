@@ -125,10 +125,12 @@ def get_reset(table, where, constants, bits):
     return v
 
 
-def hook_name(prefix, reg, kind):
-    """The one rule for hook function names: STOPWATCH, CTRL, post_write
-    gives stopwatch_ctrl_post_write."""
-    return f'{prefix.lower()}_{reg.lower()}_{kind}'
+def hook_name(block, reg, kind):
+    """The one rule for hook function names: the table's name (the device's
+    C name, the prefix of all its functions), the register, the kind:
+    minimal_pcie_nic, DOORBELL, post_write gives
+    minimal_pcie_nic_doorbell_post_write."""
+    return f'{block}_{reg.lower()}_{kind}'
 
 
 def one_line(s, where, key='doc'):
@@ -212,9 +214,9 @@ def parse_register(raw, idx, constants):
         if isinstance(on, str):
             raise GenError(f'{where}{h} = {on!r}: hook names are derived '
                            f'(write {h} = true for '
-                           f'{hook_name("<prefix>", name, h)})')
+                           f'{hook_name("<name>", name, h)})')
         if get(raw, h, 'bool', where, default=False):
-            r.hooks[h] = None       # named once the prefix is known
+            r.hooks[h] = None       # named once the table's name is known
     for m, _ in MASKS:
         setattr(r, m, 0)
     if raw_fields:
@@ -343,7 +345,7 @@ def parse(path):
             for i, r in enumerate(raw_regs)]
     for r in regs:
         for h in r.hooks:
-            r.hooks[h] = hook_name(b.prefix, r.name, h)
+            r.hooks[h] = hook_name(b.name, r.name, h)
 
     names = set()
     for r in regs:

@@ -37,20 +37,20 @@
 #include "trace-minimal_pcie_nic.h"
 
 #define TYPE_MINIMAL_PCIE_NIC "minimal-pcie-nic"
-OBJECT_DECLARE_SIMPLE_TYPE(MpnState, MINIMAL_PCIE_NIC)
+OBJECT_DECLARE_SIMPLE_TYPE(MinimalPcieNicState, MINIMAL_PCIE_NIC)
 
-typedef enum MpnStage {
+typedef enum MinimalPcieNicStage {
     MPN_STAGE_BASIC,
     MPN_STAGE_MMIO,
     MPN_STAGE_MSI,
     MPN_STAGE_MSIX,
     MPN_STAGE__MAX,
-} MpnStage;
+} MinimalPcieNicStage;
 
 /* Memory-to-memory copies go through this much host memory at a time. */
 #define MPN_BOUNCE_SIZE (64 * KiB)
 
-struct MpnState {
+struct MinimalPcieNicState {
     PCIDevice parent_obj;
 
     QmeMmioRegs regs;
@@ -68,16 +68,16 @@ struct MpnState {
     uint32_t dma_size;
 };
 
-static bool mpn_has_irq(MpnState *s)
+static bool minimal_pcie_nic_has_irq(MinimalPcieNicState *s)
 {
     return s->stage >= MPN_STAGE_MSI;
 }
 
-static uint32_t mpn_vectors_now(MpnState *s)
+static uint32_t minimal_pcie_nic_vectors_now(MinimalPcieNicState *s)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
 
-    if (!mpn_has_irq(s)) {
+    if (!minimal_pcie_nic_has_irq(s)) {
         return 0;
     }
     if (msix_enabled(pdev)) {
@@ -89,12 +89,12 @@ static uint32_t mpn_vectors_now(MpnState *s)
     return 1;
 }
 
-static void mpn_update_intx(MpnState *s)
+static void minimal_pcie_nic_update_intx(MinimalPcieNicState *s)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
     int level;
 
-    if (!mpn_has_irq(s)) {
+    if (!minimal_pcie_nic_has_irq(s)) {
         return;         /* no interrupt pin */
     }
     level = !msix_enabled(pdev) && !msi_enabled(pdev) &&
@@ -103,7 +103,7 @@ static void mpn_update_intx(MpnState *s)
         level = 0;
     }
     if (level != s->intx_level) {
-        trace_mpn_intx(level);
+        trace_minimal_pcie_nic_intx(level);
         s->intx_level = level;
     }
     pci_set_irq(pdev, level);
@@ -113,10 +113,11 @@ static void mpn_update_intx(MpnState *s)
  * Fire @vector for @cause (an INT_STATUS bit, used for INTx).  Returns
  * false, having logged a guest error, if the vector is not allocated.
  */
-static bool mpn_fire(MpnState *s, uint32_t vector, uint32_t cause)
+static bool minimal_pcie_nic_fire(MinimalPcieNicState *s, uint32_t vector,
+                                  uint32_t cause)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
-    uint32_t n = mpn_vectors_now(s);
+    uint32_t n = minimal_pcie_nic_vectors_now(s);
     const char *mode = msix_enabled(pdev) ? "msix" :
                        msi_enabled(pdev) ? "msi" : "intx";
 
@@ -126,7 +127,7 @@ static bool mpn_fire(MpnState *s, uint32_t vector, uint32_t cause)
                       TYPE_MINIMAL_PCIE_NIC, vector, n, mode);
         return false;
     }
-    trace_mpn_doorbell(vector, mode);
+    trace_minimal_pcie_nic_doorbell(vector, mode);
     qme_reg_set(&s->regs.blk, MPN_R_IRQ_COUNT,
                 (uint32_t)(qme_reg_get(&s->regs.blk, MPN_R_IRQ_COUNT) + 1));
     if (msix_enabled(pdev)) {
@@ -137,50 +138,53 @@ static bool mpn_fire(MpnState *s, uint32_t vector, uint32_t cause)
     } else {
         qme_reg_set(&s->regs.blk, MPN_R_INT_STATUS,
                     qme_reg_get(&s->regs.blk, MPN_R_INT_STATUS) | cause);
-        mpn_update_intx(s);
+        minimal_pcie_nic_update_intx(s);
     }
     return true;
 }
 
-void mpn_doorbell_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                             uint64_t old_value, uint64_t new_value)
+void minimal_pcie_nic_doorbell_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                          uint64_t old_value,
+                                          uint64_t new_value)
 {
-    MpnState *s = blk->opaque;
+    MinimalPcieNicState *s = blk->opaque;
 
     /* Stages without interrupts keep the seed's scratch-register doorbell. */
-    if (mpn_has_irq(s)) {
-        mpn_fire(s, new_value, MPN_INT_STATUS_DOORBELL_MASK);
+    if (minimal_pcie_nic_has_irq(s)) {
+        minimal_pcie_nic_fire(s, new_value, MPN_INT_STATUS_DOORBELL_MASK);
     }
 }
 
-void mpn_int_status_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                               uint64_t old_value, uint64_t new_value)
+void minimal_pcie_nic_int_status_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                            uint64_t old_value,
+                                            uint64_t new_value)
 {
-    mpn_update_intx(blk->opaque);
+    minimal_pcie_nic_update_intx(blk->opaque);
 }
 
-uint64_t mpn_vectors_read(QmeRegBlock *blk, const QmeReg *reg,
-                          uint64_t value)
+uint64_t minimal_pcie_nic_vectors_read(QmeRegBlock *blk, const QmeReg *reg,
+                                       uint64_t value)
 {
-    return mpn_vectors_now(blk->opaque);
+    return minimal_pcie_nic_vectors_now(blk->opaque);
 }
 
-uint64_t mpn_dma_buf_size_read(QmeRegBlock *blk, const QmeReg *reg,
+uint64_t minimal_pcie_nic_dma_buf_size_read(QmeRegBlock *blk, const QmeReg *reg,
                                       uint64_t value)
 {
-    MpnState *s = blk->opaque;
+    MinimalPcieNicState *s = blk->opaque;
 
     return s->dma_size;
 }
 
 /* Does [addr, addr + len) wrap around the 64-bit bus address space? */
-static bool mpn_wraps(uint64_t addr, uint32_t len)
+static bool minimal_pcie_nic_wraps(uint64_t addr, uint32_t len)
 {
     return addr + len - 1 < addr;
 }
 
-static uint32_t mpn_mem_to_mem(MpnState *s, uint64_t src, uint64_t dst,
-                               uint32_t len)
+static uint32_t minimal_pcie_nic_mem_to_mem(MinimalPcieNicState *s,
+                                            uint64_t src, uint64_t dst,
+                                            uint32_t len)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
     uint32_t done, chunk;
@@ -196,8 +200,9 @@ static uint32_t mpn_mem_to_mem(MpnState *s, uint64_t src, uint64_t dst,
 }
 
 /* Run one transfer; returns the DMA_STATUS bits it sets. */
-static uint32_t mpn_dma_run(MpnState *s, unsigned dir, uint64_t src,
-                            uint64_t dst, uint32_t len)
+static uint32_t minimal_pcie_nic_dma_run(MinimalPcieNicState *s, unsigned dir,
+                                         uint64_t src, uint64_t dst,
+                                         uint32_t len)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
     MemTxResult r;
@@ -207,8 +212,8 @@ static uint32_t mpn_dma_run(MpnState *s, unsigned dir, uint64_t src,
                       TYPE_MINIMAL_PCIE_NIC);
         return MPN_DMA_STATUS_ERR_MASTER_MASK;
     }
-    if (len == 0 || len > s->dma_size || mpn_wraps(src, len) ||
-        mpn_wraps(dst, len) ||
+    if (len == 0 || len > s->dma_size || minimal_pcie_nic_wraps(src, len) ||
+        minimal_pcie_nic_wraps(dst, len) ||
         (dir == MPN_DIR_TO_DEVICE && dst > s->dma_size - len) ||
         (dir == MPN_DIR_FROM_DEVICE && src > s->dma_size - len) ||
         dir > MPN_DIR_MEM_TO_MEM) {
@@ -226,7 +231,8 @@ static uint32_t mpn_dma_run(MpnState *s, unsigned dir, uint64_t src,
         r = pci_dma_write(pdev, dst, s->buf + src, len);
         break;
     default:
-        r = mpn_mem_to_mem(s, src, dst, len) ? MEMTX_DECODE_ERROR : MEMTX_OK;
+        r = minimal_pcie_nic_mem_to_mem(s, src, dst,
+                                        len) ? MEMTX_DECODE_ERROR : MEMTX_OK;
         break;
     }
     if (r != MEMTX_OK) {
@@ -239,10 +245,10 @@ static uint32_t mpn_dma_run(MpnState *s, unsigned dir, uint64_t src,
     return MPN_DMA_STATUS_DONE_MASK;
 }
 
-void mpn_dma_cmd_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                            uint64_t old_value, uint64_t new_value)
+void minimal_pcie_nic_dma_cmd_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                         uint64_t old_value, uint64_t new_value)
 {
-    MpnState *s = blk->opaque;
+    MinimalPcieNicState *s = blk->opaque;
     unsigned dir = QME_FIELD_EX(new_value, MPN_DMA_CMD, DIR);
     uint32_t vector = QME_FIELD_EX(new_value, MPN_DMA_CMD, VECTOR);
     uint64_t src = qme_reg_get(blk, MPN_R_DMA_SRC);
@@ -253,16 +259,17 @@ void mpn_dma_cmd_post_write(QmeRegBlock *blk, const QmeReg *reg,
     if (!(new_value & MPN_DMA_CMD_START_MASK)) {
         return;
     }
-    status = mpn_dma_run(s, dir, src, dst, len);
+    status = minimal_pcie_nic_dma_run(s, dir, src, dst, len);
     if ((new_value & MPN_DMA_CMD_IRQ_MASK) &&
-        !mpn_fire(s, vector, MPN_INT_STATUS_DMA_MASK)) {
+        !minimal_pcie_nic_fire(s, vector, MPN_INT_STATUS_DMA_MASK)) {
         status |= MPN_DMA_STATUS_ERR_VECTOR_MASK;
     }
     qme_reg_set(blk, MPN_R_DMA_STATUS, status);
-    trace_mpn_dma(dir, src, dst, len, status);
+    trace_minimal_pcie_nic_dma(dir, src, dst, len, status);
 }
 
-static uint64_t mpn_bar1_read(void *opaque, hwaddr addr, unsigned size)
+static uint64_t minimal_pcie_nic_bar1_read(void *opaque, hwaddr addr,
+                                           unsigned size)
 {
     qemu_log_mask(LOG_GUEST_ERROR, "%s: read of unmapped BAR1 offset 0x%"
                   HWADDR_PRIx " (size %u): reads 0\n",
@@ -270,8 +277,8 @@ static uint64_t mpn_bar1_read(void *opaque, hwaddr addr, unsigned size)
     return 0;
 }
 
-static void mpn_bar1_write(void *opaque, hwaddr addr, uint64_t val,
-                           unsigned size)
+static void minimal_pcie_nic_bar1_write(void *opaque, hwaddr addr, uint64_t val,
+                                        unsigned size)
 {
     qemu_log_mask(LOG_GUEST_ERROR, "%s: write of unmapped BAR1 offset 0x%"
                   HWADDR_PRIx " (size %u): ignored\n",
@@ -279,22 +286,22 @@ static void mpn_bar1_write(void *opaque, hwaddr addr, uint64_t val,
 }
 
 /* BAR1 outside the MSI-X table and PBA. */
-static const MemoryRegionOps mpn_bar1_ops = {
-    .read = mpn_bar1_read,
-    .write = mpn_bar1_write,
+static const MemoryRegionOps minimal_pcie_nic_bar1_ops = {
+    .read = minimal_pcie_nic_bar1_read,
+    .write = minimal_pcie_nic_bar1_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
     .valid = { .min_access_size = 1, .max_access_size = 8 },
 };
 
-static void mpn_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
-                             int len)
+static void minimal_pcie_nic_config_write(PCIDevice *pdev, uint32_t addr,
+                                          uint32_t val, int len)
 {
     qme_pci_default_write_config(pdev, addr, val, len);
     /* Enabling MSI/MSI-X or setting Interrupt Disable drops INTx. */
-    mpn_update_intx(MINIMAL_PCIE_NIC(pdev));
+    minimal_pcie_nic_update_intx(MINIMAL_PCIE_NIC(pdev));
 }
 
-static void mpn_use_all_vectors(MpnState *s)
+static void minimal_pcie_nic_use_all_vectors(MinimalPcieNicState *s)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
     unsigned i;
@@ -306,7 +313,7 @@ static void mpn_use_all_vectors(MpnState *s)
     }
 }
 
-static bool mpn_check_props(MpnState *s, Error **errp)
+static bool minimal_pcie_nic_check_props(MinimalPcieNicState *s, Error **errp)
 {
     uint32_t table = s->msix_vectors * PCI_MSIX_ENTRY_SIZE;
 
@@ -346,12 +353,12 @@ static bool mpn_check_props(MpnState *s, Error **errp)
     return true;
 }
 
-static void mpn_realize(PCIDevice *pdev, Error **errp)
+static void minimal_pcie_nic_realize(PCIDevice *pdev, Error **errp)
 {
-    MpnState *s = MINIMAL_PCIE_NIC(pdev);
+    MinimalPcieNicState *s = MINIMAL_PCIE_NIC(pdev);
     uint8_t *c = pdev->config;
 
-    if (!mpn_check_props(s, errp)) {
+    if (!minimal_pcie_nic_check_props(s, errp)) {
         return;
     }
     if (s->stage == MPN_STAGE_BASIC) {
@@ -382,7 +389,7 @@ static void mpn_realize(PCIDevice *pdev, Error **errp)
     }
 
     pci_config_set_interrupt_pin(c, 1);
-    memory_region_init_io(&s->bar1, OBJECT(s), &mpn_bar1_ops, s,
+    memory_region_init_io(&s->bar1, OBJECT(s), &minimal_pcie_nic_bar1_ops, s,
                           TYPE_MINIMAL_PCIE_NIC "-bar1", s->bar1_size);
     pci_register_bar(pdev, 1, PCI_BASE_ADDRESS_SPACE_MEMORY, &s->bar1);
     if (s->stage == MPN_STAGE_MSI) {
@@ -401,13 +408,13 @@ static void mpn_realize(PCIDevice *pdev, Error **errp)
                       MPN_MSIX_CAP, errp) < 0) {
             return;
         }
-        mpn_use_all_vectors(s);
+        minimal_pcie_nic_use_all_vectors(s);
     }
 }
 
-static void mpn_exit(PCIDevice *pdev)
+static void minimal_pcie_nic_exit(PCIDevice *pdev)
 {
-    MpnState *s = MINIMAL_PCIE_NIC(pdev);
+    MinimalPcieNicState *s = MINIMAL_PCIE_NIC(pdev);
 
     if (msix_present(pdev)) {
         msix_uninit(pdev, &s->bar1, &s->bar1);
@@ -418,21 +425,21 @@ static void mpn_exit(PCIDevice *pdev)
     g_free(s->bounce);
 }
 
-static void mpn_reset(DeviceState *dev)
+static void minimal_pcie_nic_reset(DeviceState *dev)
 {
-    MpnState *s = MINIMAL_PCIE_NIC(dev);
+    MinimalPcieNicState *s = MINIMAL_PCIE_NIC(dev);
 
     if (s->stage == MPN_STAGE_BASIC) {
         return;
     }
     qme_mmio_regs_reset(&s->regs);
     memset(s->buf, 0, s->dma_size);
-    mpn_use_all_vectors(s);
-    mpn_update_intx(s);
-    trace_mpn_reset();
+    minimal_pcie_nic_use_all_vectors(s);
+    minimal_pcie_nic_update_intx(s);
+    trace_minimal_pcie_nic_reset();
 }
 
-static const QEnumLookup mpn_stage_lookup = {
+static const QEnumLookup minimal_pcie_nic_stage_lookup = {
     .array = (const char *const[]) {
         [MPN_STAGE_BASIC] = "basic",
         [MPN_STAGE_MMIO] = "mmio",
@@ -442,28 +449,29 @@ static const QEnumLookup mpn_stage_lookup = {
     .size = MPN_STAGE__MAX,
 };
 
-static const PropertyInfo mpn_prop_stage = {
-    .name = "MpnStage",
+static const PropertyInfo minimal_pcie_nic_prop_stage = {
+    .name = "MinimalPcieNicStage",
     .description = "basic/mmio/msi/msix",
-    .enum_table = &mpn_stage_lookup,
+    .enum_table = &minimal_pcie_nic_stage_lookup,
     .get = qdev_propinfo_get_enum,
     .set = qdev_propinfo_set_enum,
     .set_default_value = qdev_propinfo_set_default_value_enum,
 };
 
-static Property mpn_properties[] = {
-    DEFINE_PROP_SIGNED("stage", MpnState, stage, MPN_STAGE_MSIX,
-                       mpn_prop_stage, int),
-    DEFINE_PROP_UINT32("vectors", MpnState, msix_vectors, 4),
-    DEFINE_PROP_UINT32("msi-vectors", MpnState, msi_vectors, 4),
-    DEFINE_PROP_UINT32("bar1-size", MpnState, bar1_size, MPN_BAR1_SIZE),
-    DEFINE_PROP_UINT32("dma-size", MpnState, dma_size, MPN_DMA_SIZE),
+static Property minimal_pcie_nic_properties[] = {
+    DEFINE_PROP_SIGNED("stage", MinimalPcieNicState, stage, MPN_STAGE_MSIX,
+                       minimal_pcie_nic_prop_stage, int),
+    DEFINE_PROP_UINT32("vectors", MinimalPcieNicState, msix_vectors, 4),
+    DEFINE_PROP_UINT32("msi-vectors", MinimalPcieNicState, msi_vectors, 4),
+    DEFINE_PROP_UINT32("bar1-size", MinimalPcieNicState, bar1_size,
+                       MPN_BAR1_SIZE),
+    DEFINE_PROP_UINT32("dma-size", MinimalPcieNicState, dma_size, MPN_DMA_SIZE),
     DEFINE_PROP_END_OF_LIST(),
 };
 
-static bool mpn_has_buf(void *opaque, int version_id)
+static bool minimal_pcie_nic_has_buf(void *opaque, int version_id)
 {
-    MpnState *s = opaque;
+    MinimalPcieNicState *s = opaque;
 
     return s->stage != MPN_STAGE_BASIC;
 }
@@ -473,22 +481,23 @@ static const VMStateDescription vmstate_mpn = {
     .version_id = 1,
     .minimum_version_id = 1,
     .fields = (VMStateField[]) {
-        VMSTATE_PCI_DEVICE(parent_obj, MpnState),
-        VMSTATE_MSIX(parent_obj, MpnState),
-        VMSTATE_QME_REGS(reg_values, MpnState),
-        VMSTATE_VBUFFER_UINT32(buf, MpnState, 1, mpn_has_buf, dma_size),
+        VMSTATE_PCI_DEVICE(parent_obj, MinimalPcieNicState),
+        VMSTATE_MSIX(parent_obj, MinimalPcieNicState),
+        VMSTATE_QME_REGS(reg_values, MinimalPcieNicState),
+        VMSTATE_VBUFFER_UINT32(buf, MinimalPcieNicState, 1,
+                               minimal_pcie_nic_has_buf, dma_size),
         VMSTATE_END_OF_LIST()
     },
 };
 
-static void mpn_class_init(ObjectClass *klass, void *data)
+static void minimal_pcie_nic_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
     PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
 
-    k->realize = mpn_realize;
-    k->exit = mpn_exit;
-    k->config_write = mpn_config_write;
+    k->realize = minimal_pcie_nic_realize;
+    k->exit = minimal_pcie_nic_exit;
+    k->config_write = minimal_pcie_nic_config_write;
     k->vendor_id = MPN_VENDOR_ID;
     k->device_id = MPN_DEVICE_ID;
     k->revision = MPN_REVISION;
@@ -497,9 +506,9 @@ static void mpn_class_init(ObjectClass *klass, void *data)
     k->subsystem_id = MPN_SUBSYSTEM_ID;
     dc->desc = "PCIe NIC of seed 004: stages basic/mmio/msi/msix, doorbell, "
                "DMA engine (qemu-modules-extra)";
-    dc->reset = mpn_reset;
+    dc->reset = minimal_pcie_nic_reset;
     dc->vmsd = &vmstate_mpn;
-    device_class_set_props(dc, mpn_properties);
+    device_class_set_props(dc, minimal_pcie_nic_properties);
     object_class_property_set_description(klass, "stage",
         "seed stage: basic (1234:11e8, no BAR), mmio (BAR0), msi (MSI at "
         "0x40), msix (MSI-X at 0xb0; default)");
@@ -516,12 +525,12 @@ static void mpn_class_init(ObjectClass *klass, void *data)
     qme_describe_inherited_props(klass);
 }
 
-static const TypeInfo mpn_info = {
+static const TypeInfo minimal_pcie_nic_info = {
     .name = TYPE_MINIMAL_PCIE_NIC,
     .parent = TYPE_PCI_DEVICE,
-    .instance_size = sizeof(MpnState),
+    .instance_size = sizeof(MinimalPcieNicState),
     .instance_init = qme_pcie_hybrid_instance_init,
-    .class_init = mpn_class_init,
+    .class_init = minimal_pcie_nic_class_init,
     .interfaces = (InterfaceInfo[]) {
         { INTERFACE_PCIE_DEVICE },
         { INTERFACE_CONVENTIONAL_PCI_DEVICE },
@@ -529,9 +538,9 @@ static const TypeInfo mpn_info = {
     },
 };
 
-static void mpn_register_types(void)
+static void minimal_pcie_nic_register_types(void)
 {
-    type_register_static(&mpn_info);
+    type_register_static(&minimal_pcie_nic_info);
 }
 
-type_init(mpn_register_types)
+type_init(minimal_pcie_nic_register_types)

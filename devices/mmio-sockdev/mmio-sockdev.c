@@ -67,32 +67,32 @@ struct MmioSockdevState {
     bool dma;
 };
 
-static QmeSdClient *sockdev_client(MmioSockdevState *s)
+static QmeSdClient *mmio_sockdev_client(MmioSockdevState *s)
 {
     return qme_sd_qemu_client_core(s->link);
 }
 
-static bool sockdev_connected(MmioSockdevState *s)
+static bool mmio_sockdev_connected(MmioSockdevState *s)
 {
-    return qme_sd_client_connected(sockdev_client(s));
+    return qme_sd_client_connected(mmio_sockdev_client(s));
 }
 
 /* Bridge block */
 
-uint64_t sockdev_status_read(QmeRegBlock *blk, const QmeReg *reg,
-                             uint64_t value)
+uint64_t mmio_sockdev_status_read(QmeRegBlock *blk, const QmeReg *reg,
+                                  uint64_t value)
 {
     MmioSockdevState *s = blk->opaque;
 
-    return (sockdev_connected(s) ? SOCKDEV_STATUS_CONNECTED_MASK : 0) |
+    return (mmio_sockdev_connected(s) ? SOCKDEV_STATUS_CONNECTED_MASK : 0) |
            (s->protocol == PROTO_V1 ? SOCKDEV_STATUS_V1_MASK : 0) |
            /* No connection, no capabilities. */
-           (qme_sd_client_caps(sockdev_client(s)) & QME_SD_CAP_DMA ?
+           (qme_sd_client_caps(mmio_sockdev_client(s)) & QME_SD_CAP_DMA ?
             SOCKDEV_STATUS_DMA_MASK : 0);
 }
 
-uint64_t sockdev_outages_read(QmeRegBlock *blk, const QmeReg *reg,
-                              uint64_t value)
+uint64_t mmio_sockdev_outages_read(QmeRegBlock *blk, const QmeReg *reg,
+                                   uint64_t value)
 {
     MmioSockdevState *s = blk->opaque;
 
@@ -101,7 +101,7 @@ uint64_t sockdev_outages_read(QmeRegBlock *blk, const QmeReg *reg,
 
 /* What the server may do: raise our one line, DMA into guest RAM. */
 
-static int sockdev_server_irq(void *opaque, unsigned line, bool level)
+static int mmio_sockdev_server_irq(void *opaque, unsigned line, bool level)
 {
     MmioSockdevState *s = opaque;
 
@@ -115,8 +115,9 @@ static int sockdev_server_irq(void *opaque, unsigned line, bool level)
 }
 
 /* Only inside guest RAM (the library checks that dma=on agreed it). */
-static uint32_t sockdev_server_dma(void *opaque, bool is_write,
-                                   uint64_t addr, uint8_t *buf, uint32_t len)
+static uint32_t mmio_sockdev_server_dma(void *opaque, bool is_write,
+                                        uint64_t addr, uint8_t *buf,
+                                        uint32_t len)
 {
     MemoryRegionSection sec;
     uint32_t status = QME_SD_ST_OK;
@@ -147,16 +148,16 @@ static uint32_t sockdev_server_dma(void *opaque, bool is_write,
     return status;
 }
 
-static void sockdev_server_connected(void *opaque)
+static void mmio_sockdev_server_connected(void *opaque)
 {
     MmioSockdevState *s = opaque;
 
     trace_mmio_sockdev_connected(s->socket, s->protocol == PROTO_V1 ?
                                  "v1" : "basic",
-                                 qme_sd_client_caps(sockdev_client(s)));
+                                 qme_sd_client_caps(mmio_sockdev_client(s)));
 }
 
-static void sockdev_server_disconnected(void *opaque, const char *why)
+static void mmio_sockdev_server_disconnected(void *opaque, const char *why)
 {
     MmioSockdevState *s = opaque;
 
@@ -168,11 +169,11 @@ static void sockdev_server_disconnected(void *opaque, const char *why)
     }
 }
 
-static const QmeSdQemuClientOps sockdev_link_ops = {
-    .irq = sockdev_server_irq,
-    .dma = sockdev_server_dma,
-    .connected = sockdev_server_connected,
-    .disconnected = sockdev_server_disconnected,
+static const QmeSdQemuClientOps mmio_sockdev_link_ops = {
+    .irq = mmio_sockdev_server_irq,
+    .dma = mmio_sockdev_server_dma,
+    .connected = mmio_sockdev_server_connected,
+    .disconnected = mmio_sockdev_server_disconnected,
 };
 
 /* The window */
@@ -182,7 +183,7 @@ static uint64_t all_ones(unsigned size)
     return size >= 8 ? UINT64_MAX : (1ULL << (size * 8)) - 1;
 }
 
-static uint64_t sockdev_read(void *opaque, hwaddr addr, unsigned size)
+static uint64_t mmio_sockdev_read(void *opaque, hwaddr addr, unsigned size)
 {
     MmioSockdevState *s = opaque;
     uint64_t value;
@@ -193,11 +194,11 @@ static uint64_t sockdev_read(void *opaque, hwaddr addr, unsigned size)
                       TYPE_MMIO_SOCKDEV, size, addr);
         return 0;
     }
-    if (!sockdev_connected(s)) {
+    if (!mmio_sockdev_connected(s)) {
         trace_mmio_sockdev_offline("read", addr, size);
         return all_ones(size);
     }
-    if (qme_sd_client_read(sockdev_client(s), addr, size, &value) < 0) {
+    if (qme_sd_client_read(mmio_sockdev_client(s), addr, size, &value) < 0) {
         if (errno == EIO) {
             qemu_log_mask(LOG_GUEST_ERROR, "%s: server refused the read of "
                           "%u bytes at 0x%" HWADDR_PRIx ": reads all-ones\n",
@@ -209,8 +210,8 @@ static uint64_t sockdev_read(void *opaque, hwaddr addr, unsigned size)
     return value;
 }
 
-static void sockdev_write(void *opaque, hwaddr addr, uint64_t value,
-                          unsigned size)
+static void mmio_sockdev_write(void *opaque, hwaddr addr, uint64_t value,
+                               unsigned size)
 {
     MmioSockdevState *s = opaque;
 
@@ -220,17 +221,17 @@ static void sockdev_write(void *opaque, hwaddr addr, uint64_t value,
                       TYPE_MMIO_SOCKDEV, size, addr);
         return;
     }
-    if (!sockdev_connected(s)) {
+    if (!mmio_sockdev_connected(s)) {
         trace_mmio_sockdev_offline("write", addr, size);
         return;
     }
     trace_mmio_sockdev_write(addr, size, value & all_ones(size));
-    qme_sd_client_write(sockdev_client(s), addr, size, value);
+    qme_sd_client_write(mmio_sockdev_client(s), addr, size, value);
 }
 
-static const MemoryRegionOps sockdev_ops = {
-    .read = sockdev_read,
-    .write = sockdev_write,
+static const MemoryRegionOps mmio_sockdev_ops = {
+    .read = mmio_sockdev_read,
+    .write = mmio_sockdev_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
     /* Unaligned accesses reach us so that they get a defined result. */
     .valid = { .min_access_size = 1, .max_access_size = 8,
@@ -241,7 +242,7 @@ static const MemoryRegionOps sockdev_ops = {
 
 /* Realize: map, wire, describe, connect */
 
-static QmePlatformDevice sockdev_platform(MmioSockdevState *s)
+static QmePlatformDevice mmio_sockdev_platform(MmioSockdevState *s)
 {
     return (QmePlatformDevice) {
         .compatible = "qemu-modules-extra,mmio-sockdev",
@@ -254,7 +255,7 @@ static QmePlatformDevice sockdev_platform(MmioSockdevState *s)
     };
 }
 
-static void sockdev_reset(DeviceState *dev)
+static void mmio_sockdev_reset(DeviceState *dev)
 {
     MmioSockdevState *s = MMIO_SOCKDEV(dev);
 
@@ -262,8 +263,8 @@ static void sockdev_reset(DeviceState *dev)
     qme_mmio_regs_reset(&s->bridge);
     s->irq_level = 0;
     qemu_set_irq(s->gic_input, 0);
-    if (s->link && sockdev_connected(s)) {
-        qme_sd_client_reset(sockdev_client(s));
+    if (s->link && mmio_sockdev_connected(s)) {
+        qme_sd_client_reset(mmio_sockdev_client(s));
     }
 }
 
@@ -272,7 +273,7 @@ static void sockdev_reset(DeviceState *dev)
  * is there): a failed realize must leave no mapping, socket, fd handler,
  * timer or bottom half behind, all of which would outlive the device.
  */
-static void sockdev_teardown(MmioSockdevState *s)
+static void mmio_sockdev_teardown(MmioSockdevState *s)
 {
     qme_sd_qemu_client_free(s->link);
     s->link = NULL;
@@ -290,7 +291,7 @@ static void sockdev_teardown(MmioSockdevState *s)
 }
 
 /* Properties to their values (qme_platform_check() does addr and irq). */
-static bool sockdev_check_properties(MmioSockdevState *s, Error **errp)
+static bool mmio_sockdev_check_properties(MmioSockdevState *s, Error **errp)
 {
     QmeSdAddress a;
     char err[256];
@@ -318,28 +319,28 @@ static bool sockdev_check_properties(MmioSockdevState *s, Error **errp)
     return true;
 }
 
-static void sockdev_realize(DeviceState *dev, Error **errp)
+static void mmio_sockdev_realize(DeviceState *dev, Error **errp)
 {
     MmioSockdevState *s = MMIO_SOCKDEV(dev);
-    QmePlatformDevice platform = sockdev_platform(s);
+    QmePlatformDevice platform = mmio_sockdev_platform(s);
     uint32_t caps = QME_SD_CAP_IRQ | QME_SD_CAP_STATE |
                     (s->dma ? QME_SD_CAP_DMA : 0);
 
-    if (!sockdev_check_properties(s, errp) ||
+    if (!mmio_sockdev_check_properties(s, errp) ||
         qme_platform_check(dev, &platform, errp) < 0 ||
         qme_mmio_regs_init(&s->bridge, OBJECT(s), TYPE_MMIO_SOCKDEV
                            "-bridge", mmio_sockdev_regs, SOCKDEV_NUM_REGS,
                            s->bridge_values, SOCKDEV_BRIDGE_SIZE, errp) < 0) {
         goto fail;
     }
-    memory_region_init_io(&s->window, OBJECT(s), &sockdev_ops, s,
+    memory_region_init_io(&s->window, OBJECT(s), &mmio_sockdev_ops, s,
                           TYPE_MMIO_SOCKDEV, s->size);
     s->state_buf = g_malloc0(QME_SD_MAX_DATA);
     s->link = qme_sd_qemu_client_new(TYPE_MMIO_SOCKDEV, s->socket,
                                      s->protocol == PROTO_V1 ?
                                      QME_SD_PROTO_V1 : QME_SD_PROTO_BASIC,
                                      s->size, caps, s->timeout_ms,
-                                     s->reconnect_ms, &sockdev_link_ops, s,
+                                     s->reconnect_ms, &mmio_sockdev_link_ops, s,
                                      errp);
     if (!s->link ||
         qme_sd_qemu_client_start(s->link, s->on_absent, s->wait_ms,
@@ -353,12 +354,12 @@ static void sockdev_realize(DeviceState *dev, Error **errp)
     }
 
 fail:
-    sockdev_teardown(s);
+    mmio_sockdev_teardown(s);
 }
 
 /* Migration: the server's state travels in ours. */
 
-static int sockdev_pre_save(void *opaque)
+static int mmio_sockdev_pre_save(void *opaque)
 {
     MmioSockdevState *s = opaque;
     Error *err = NULL;
@@ -372,14 +373,14 @@ static int sockdev_pre_save(void *opaque)
     return 0;
 }
 
-static bool sockdev_state_len_ok(void *opaque, int version_id)
+static bool mmio_sockdev_state_len_ok(void *opaque, int version_id)
 {
     MmioSockdevState *s = opaque;
 
     return s->state_len <= QME_SD_MAX_DATA && s->irq_level <= 1;
 }
 
-static int sockdev_post_load(void *opaque, int version_id)
+static int mmio_sockdev_post_load(void *opaque, int version_id)
 {
     MmioSockdevState *s = opaque;
     Error *err = NULL;
@@ -398,12 +399,12 @@ static const VMStateDescription vmstate_mmio_sockdev = {
     .name = TYPE_MMIO_SOCKDEV,
     .version_id = 1,
     .minimum_version_id = 1,
-    .pre_save = sockdev_pre_save,
-    .post_load = sockdev_post_load,
+    .pre_save = mmio_sockdev_pre_save,
+    .post_load = mmio_sockdev_post_load,
     .fields = (VMStateField[]) {
         VMSTATE_UINT32(irq_level, MmioSockdevState),
         VMSTATE_UINT32(state_len, MmioSockdevState),
-        VMSTATE_VALIDATE("state fits", sockdev_state_len_ok),
+        VMSTATE_VALIDATE("state fits", mmio_sockdev_state_len_ok),
         VMSTATE_VBUFFER_UINT32(state_buf, MmioSockdevState, 1, NULL,
                                state_len),
         VMSTATE_QME_REGS(bridge_values, MmioSockdevState),
@@ -412,24 +413,24 @@ static const VMStateDescription vmstate_mmio_sockdev = {
 };
 
 /* Enum properties: `-device mmio-sockdev,help` lists their values. */
-static const QEnumLookup sockdev_protocol_lookup = {
+static const QEnumLookup mmio_sockdev_protocol_lookup = {
     .array = (const char *const[]) { "v1", "basic", "seed" },
     .size = 3,
 };
 
-static const PropertyInfo sockdev_prop_protocol =
+static const PropertyInfo mmio_sockdev_prop_protocol =
     QME_PROP_ENUM_INFO("SockdevProtocol", "v1/basic/seed",
-                       &sockdev_protocol_lookup);
-static const PropertyInfo sockdev_prop_absent =
+                       &mmio_sockdev_protocol_lookup);
+static const PropertyInfo mmio_sockdev_prop_absent =
     QME_PROP_ENUM_INFO("SockdevOnAbsent", "fail/wait/run",
                        &qme_sd_absent_lookup);
 
-static Property sockdev_properties[] = {
+static Property mmio_sockdev_properties[] = {
     DEFINE_PROP_STRING("socket", MmioSockdevState, socket),
     DEFINE_PROP_SIGNED("protocol", MmioSockdevState, protocol, PROTO_V1,
-                       sockdev_prop_protocol, int),
+                       mmio_sockdev_prop_protocol, int),
     DEFINE_PROP_SIGNED("on-absent", MmioSockdevState, on_absent,
-                       QME_SD_ABSENT_FAIL, sockdev_prop_absent, int),
+                       QME_SD_ABSENT_FAIL, mmio_sockdev_prop_absent, int),
     DEFINE_PROP_UINT64("addr", MmioSockdevState, addr, 0x0b000000),
     DEFINE_PROP_UINT32("size", MmioSockdevState, size, 0x1000),
     DEFINE_PROP_UINT32("irq", MmioSockdevState, irq, 60),
@@ -440,7 +441,7 @@ static Property sockdev_properties[] = {
     DEFINE_PROP_END_OF_LIST(),
 };
 
-static void sockdev_instance_post_init(Object *obj)
+static void mmio_sockdev_instance_post_init(Object *obj)
 {
     MmioSockdevState *s = MMIO_SOCKDEV(obj);
 
@@ -450,17 +451,17 @@ static void sockdev_instance_post_init(Object *obj)
     }
 }
 
-static void sockdev_class_init(ObjectClass *klass, void *data)
+static void mmio_sockdev_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
 
     dc->desc = "MMIO window served by an external device server over a "
                "socket (qemu-modules-extra)";
-    dc->realize = sockdev_realize;
-    dc->reset = sockdev_reset;
+    dc->realize = mmio_sockdev_realize;
+    dc->reset = mmio_sockdev_reset;
     dc->vmsd = &vmstate_mmio_sockdev;
     qme_platform_class_init(dc);
-    device_class_set_props(dc, sockdev_properties);
+    device_class_set_props(dc, mmio_sockdev_properties);
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 
     object_class_property_set_description(klass, "socket",
@@ -489,17 +490,17 @@ static void sockdev_class_init(ObjectClass *klass, void *data)
         "let the server read and write guest RAM (v1)");
 }
 
-static const TypeInfo sockdev_info = {
+static const TypeInfo mmio_sockdev_info = {
     .name = TYPE_MMIO_SOCKDEV,
     .parent = TYPE_DEVICE,
     .instance_size = sizeof(MmioSockdevState),
-    .instance_post_init = sockdev_instance_post_init,
-    .class_init = sockdev_class_init,
+    .instance_post_init = mmio_sockdev_instance_post_init,
+    .class_init = mmio_sockdev_class_init,
 };
 
-static void sockdev_register_types(void)
+static void mmio_sockdev_register_types(void)
 {
-    type_register_static(&sockdev_info);
+    type_register_static(&mmio_sockdev_info);
 }
 
-type_init(sockdev_register_types)
+type_init(mmio_sockdev_register_types)

@@ -35,13 +35,13 @@
 #include "trace-mypci_configurable.h"
 
 #define TYPE_MYPCI_CONFIGURABLE "mypci_configurable"
-OBJECT_DECLARE_SIMPLE_TYPE(MyPciCfgState, MYPCI_CONFIGURABLE)
+OBJECT_DECLARE_SIMPLE_TYPE(MyPciConfigurableState, MYPCI_CONFIGURABLE)
 
 #define MYCFG_IRQ_ALL   (MYCFG_IRQ_STATUS_DOORBELL_MASK | \
                          MYCFG_IRQ_STATUS_DMA_DONE_MASK | \
                          MYCFG_IRQ_STATUS_DMA_ERROR_MASK)
 
-struct MyPciCfgState {
+struct MyPciConfigurableState {
     PCIDevice parent_obj;
 
     QmeMmioRegs regs;
@@ -54,7 +54,7 @@ struct MyPciCfgState {
     OnOffAuto msi;
 };
 
-static uint32_t mycfg_get(MyPciCfgState *s, unsigned idx)
+static uint32_t mypci_configurable_get(MyPciConfigurableState *s, unsigned idx)
 {
     return qme_reg_get(&s->regs.blk, idx);
 }
@@ -65,11 +65,12 @@ static uint32_t mycfg_get(MyPciCfgState *s, unsigned idx)
  * enabled one sends the message once; INTx stays low meanwhile, as the
  * PCI spec requires of a function with MSI enabled.
  */
-static void mycfg_update_irq(MyPciCfgState *s, uint32_t events)
+static void mypci_configurable_update_irq(MyPciConfigurableState *s,
+                                          uint32_t events)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
-    uint32_t enable = mycfg_get(s, MYCFG_R_IRQ_ENABLE);
-    uint32_t pending = mycfg_get(s, MYCFG_R_IRQ_STATUS) & enable;
+    uint32_t enable = mypci_configurable_get(s, MYCFG_R_IRQ_ENABLE);
+    uint32_t pending = mypci_configurable_get(s, MYCFG_R_IRQ_STATUS) & enable;
 
     if (msi_enabled(pdev)) {
         pci_set_irq(pdev, 0);
@@ -80,44 +81,50 @@ static void mycfg_update_irq(MyPciCfgState *s, uint32_t events)
     } else {
         pci_set_irq(pdev, pending != 0);
     }
-    trace_mypci_configurable_irq(mycfg_get(s, MYCFG_R_IRQ_STATUS), enable,
-                                 msi_enabled(pdev));
+    trace_mypci_configurable_irq(mypci_configurable_get(s, MYCFG_R_IRQ_STATUS),
+                                 enable, msi_enabled(pdev));
 }
 
-static void mycfg_raise(MyPciCfgState *s, uint32_t cause)
+static void mypci_configurable_raise(MyPciConfigurableState *s, uint32_t cause)
 {
     qme_reg_set(&s->regs.blk, MYCFG_R_IRQ_STATUS,
-                mycfg_get(s, MYCFG_R_IRQ_STATUS) | cause);
-    mycfg_update_irq(s, cause);
+                mypci_configurable_get(s, MYCFG_R_IRQ_STATUS) | cause);
+    mypci_configurable_update_irq(s, cause);
 }
 
 /* Register hooks: blk->opaque is the device. */
 
-void mycfg_irq_status_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                                 uint64_t old_value, uint64_t new_value)
+void mypci_configurable_irq_status_post_write(QmeRegBlock *blk,
+                                              const QmeReg *reg,
+                                              uint64_t old_value,
+                                              uint64_t new_value)
 {
-    mycfg_update_irq(blk->opaque, 0);
+    mypci_configurable_update_irq(blk->opaque, 0);
 }
 
-void mycfg_irq_enable_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                                 uint64_t old_value, uint64_t new_value)
+void mypci_configurable_irq_enable_post_write(QmeRegBlock *blk,
+                                              const QmeReg *reg,
+                                              uint64_t old_value,
+                                              uint64_t new_value)
 {
-    MyPciCfgState *s = blk->opaque;
+    MyPciConfigurableState *s = blk->opaque;
+    uint32_t pending = mypci_configurable_get(s, MYCFG_R_IRQ_STATUS);
 
     /* Unmasking a pending cause must not lose its message. */
-    mycfg_update_irq(s, new_value & ~old_value &
-                     mycfg_get(s, MYCFG_R_IRQ_STATUS));
+    mypci_configurable_update_irq(s, new_value & ~old_value & pending);
 }
 
-void mycfg_doorbell_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                               uint64_t old_value, uint64_t new_value)
+void mypci_configurable_doorbell_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                            uint64_t old_value,
+                                            uint64_t new_value)
 {
     trace_mypci_configurable_doorbell(new_value);
-    mycfg_raise(blk->opaque, MYCFG_IRQ_STATUS_DOORBELL_MASK);
+    mypci_configurable_raise(blk->opaque, MYCFG_IRQ_STATUS_DOORBELL_MASK);
 }
 
-static bool mycfg_dma_refuse(MyPciCfgState *s, const char *why,
-                             uint64_t bar_off, uint64_t bus, uint32_t len)
+static bool mypci_configurable_dma_refuse(MyPciConfigurableState *s,
+                                          const char *why, uint64_t bar_off,
+                                          uint64_t bus, uint32_t len)
 {
     qemu_log_mask(LOG_GUEST_ERROR,
                   "%s: DMA refused: %s (BAR2 offset 0x%" PRIx64
@@ -132,12 +139,13 @@ static bool mycfg_dma_refuse(MyPciCfgState *s, const char *why,
  * value of DMA_SRC/DST/LEN reaches past BAR2's host buffer.  Returns the
  * DMA_STATUS value.
  */
-static uint32_t mycfg_dma_run(MyPciCfgState *s, bool to_guest)
+static uint32_t mypci_configurable_dma_run(MyPciConfigurableState *s,
+                                           bool to_guest)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
     uint64_t src = qme_reg_get(&s->regs.blk, MYCFG_R_DMA_SRC);
     uint64_t dst = qme_reg_get(&s->regs.blk, MYCFG_R_DMA_DST);
-    uint32_t len = mycfg_get(s, MYCFG_R_DMA_LEN);
+    uint32_t len = mypci_configurable_get(s, MYCFG_R_DMA_LEN);
     uint64_t bar_off = to_guest ? src : dst;
     uint64_t bus = to_guest ? dst : src;
     uint8_t *ram = memory_region_get_ram_ptr(&s->bar2);
@@ -146,19 +154,21 @@ static uint32_t mycfg_dma_run(MyPciCfgState *s, bool to_guest)
 
     trace_mypci_configurable_dma_start(to_guest, bar_off, bus, len);
     if (len == 0 || len > s->bar2_size) {
-        mycfg_dma_refuse(s, "bad length", bar_off, bus, len);
+        mypci_configurable_dma_refuse(s, "bad length", bar_off, bus, len);
         return MYCFG_DMA_STATUS_ERR_RANGE_MASK;
     }
     if (bar_off > s->bar2_size - len) {
-        mycfg_dma_refuse(s, "beyond the end of BAR2", bar_off, bus, len);
+        mypci_configurable_dma_refuse(s, "beyond the end of BAR2", bar_off, bus,
+                                      len);
         return MYCFG_DMA_STATUS_ERR_RANGE_MASK;
     }
     if (bus + len - 1 < bus) {
-        mycfg_dma_refuse(s, "bus range wraps", bar_off, bus, len);
+        mypci_configurable_dma_refuse(s, "bus range wraps", bar_off, bus, len);
         return MYCFG_DMA_STATUS_ERR_RANGE_MASK;
     }
     if (!(pci_get_word(pdev->config + PCI_COMMAND) & PCI_COMMAND_MASTER)) {
-        mycfg_dma_refuse(s, "Bus Master Enable is off", bar_off, bus, len);
+        mypci_configurable_dma_refuse(s, "Bus Master Enable is off", bar_off,
+                                      bus, len);
         return MYCFG_DMA_STATUS_ERR_BME_MASK;
     }
 
@@ -197,40 +207,43 @@ static uint32_t mycfg_dma_run(MyPciCfgState *s, bool to_guest)
     return MYCFG_DMA_STATUS_DONE_MASK;
 }
 
-void mycfg_dma_cmd_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                              uint64_t old_value, uint64_t new_value)
+void mypci_configurable_dma_cmd_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                           uint64_t old_value,
+                                           uint64_t new_value)
 {
-    MyPciCfgState *s = blk->opaque;
+    MyPciConfigurableState *s = blk->opaque;
+    bool to_guest = QME_FIELD_EX(new_value, MYCFG_DMA_CMD, DIR);
     uint32_t status;
 
     if (!(new_value & MYCFG_DMA_CMD_START_MASK)) {
         return;
     }
     qme_reg_set(blk, MYCFG_R_DMA_STATUS, 0);
-    status = mycfg_dma_run(s, QME_FIELD_EX(new_value, MYCFG_DMA_CMD, DIR));
+    status = mypci_configurable_dma_run(s, to_guest);
     qme_reg_set(blk, MYCFG_R_DMA_STATUS, status);
-    mycfg_raise(s, status == MYCFG_DMA_STATUS_DONE_MASK ?
-                MYCFG_IRQ_STATUS_DMA_DONE_MASK :
-                MYCFG_IRQ_STATUS_DMA_ERROR_MASK);
+    mypci_configurable_raise(s, status == MYCFG_DMA_STATUS_DONE_MASK ?
+                             MYCFG_IRQ_STATUS_DMA_DONE_MASK :
+                             MYCFG_IRQ_STATUS_DMA_ERROR_MASK);
 }
 
 /* Config space */
 
-static void mycfg_regs_reset(MyPciCfgState *s)
+static void mypci_configurable_regs_reset(MyPciConfigurableState *s)
 {
     qme_mmio_regs_reset(&s->regs);
     qme_reg_set(&s->regs.blk, MYCFG_R_VALUE, s->reg);
-    mycfg_update_irq(s, 0);
+    mypci_configurable_update_irq(s, 0);
 }
 
-static uint32_t mycfg_config_read(PCIDevice *pdev, uint32_t addr, int len)
+static uint32_t mypci_configurable_config_read(PCIDevice *pdev, uint32_t addr,
+                                               int len)
 {
-    MyPciCfgState *s = MYPCI_CONFIGURABLE(pdev);
+    MyPciConfigurableState *s = MYPCI_CONFIGURABLE(pdev);
 
     if (ranges_overlap(addr, len, MYCFG_VCAP_OFFSET + MYCFG_VCAP_OFF_VALUE,
                        4)) {
         pci_set_long(pdev->config + MYCFG_VCAP_OFFSET + MYCFG_VCAP_OFF_VALUE,
-                     mycfg_get(s, MYCFG_R_VALUE));
+                     mypci_configurable_get(s, MYCFG_R_VALUE));
     }
     return pci_default_read_config(pdev, addr, len);
 }
@@ -241,10 +254,10 @@ static uint32_t mycfg_config_read(PCIDevice *pdev, uint32_t addr, int len)
  * reported.  Read-only fields inside capabilities are kept read-only by
  * wmask alone, silently, as on real hardware.
  */
-static void mycfg_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
-                               int len)
+static void mypci_configurable_config_write(PCIDevice *pdev, uint32_t addr,
+                                            uint32_t val, int len)
 {
-    MyPciCfgState *s = MYPCI_CONFIGURABLE(pdev);
+    MyPciConfigurableState *s = MYPCI_CONFIGURABLE(pdev);
     uint32_t vcap_value = MYCFG_VCAP_OFFSET + MYCFG_VCAP_OFF_VALUE;
     uint32_t vcap_ctrl = MYCFG_VCAP_OFFSET + MYCFG_VCAP_OFF_CTRL;
     int i;
@@ -271,15 +284,16 @@ static void mycfg_config_write(PCIDevice *pdev, uint32_t addr, uint32_t val,
         (pdev->config[vcap_ctrl] & MYCFG_VCAP_CTRL_RESET_REGS)) {
         pdev->config[vcap_ctrl] = 0;
         trace_mypci_configurable_vcap_reset_regs();
-        mycfg_regs_reset(s);
+        mypci_configurable_regs_reset(s);
     }
     /* The guest may just have switched between INTx and MSI. */
     if (ranges_overlap(addr, len, MYCFG_MSI_CAP_OFFSET, PCI_MSI_FLAGS + 2)) {
-        mycfg_update_irq(s, 0);
+        mypci_configurable_update_irq(s, 0);
     }
 }
 
-static bool mycfg_vcap_init(MyPciCfgState *s, bool express, Error **errp)
+static bool mypci_configurable_vcap_init(MyPciConfigurableState *s,
+                                         bool express, Error **errp)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
     uint8_t *cap = pdev->config + MYCFG_VCAP_OFFSET;
@@ -308,9 +322,9 @@ static bool mycfg_vcap_init(MyPciCfgState *s, bool express, Error **errp)
     return true;
 }
 
-static void mycfg_realize(PCIDevice *pdev, Error **errp)
+static void mypci_configurable_realize(PCIDevice *pdev, Error **errp)
 {
-    MyPciCfgState *s = MYPCI_CONFIGURABLE(pdev);
+    MyPciConfigurableState *s = MYPCI_CONFIGURABLE(pdev);
     Error *err = NULL;
     uint32_t i;
 
@@ -354,7 +368,7 @@ static void mycfg_realize(PCIDevice *pdev, Error **errp)
     }
 
     if (qme_pcie_hybrid_cap_init(pdev, MYCFG_PCIE_CAP_OFFSET, errp) < 0 ||
-        !mycfg_vcap_init(s, pci_is_express(pdev), errp)) {
+        !mypci_configurable_vcap_init(s, pci_is_express(pdev), errp)) {
         return;
     }
     /*
@@ -368,19 +382,19 @@ static void mycfg_realize(PCIDevice *pdev, Error **errp)
     }
 }
 
-static void mycfg_exit(PCIDevice *pdev)
+static void mypci_configurable_exit(PCIDevice *pdev)
 {
     qme_pcie_hybrid_cap_exit(pdev);
     msi_uninit(pdev);
 }
 
-static void mycfg_reset(DeviceState *dev)
+static void mypci_configurable_reset(DeviceState *dev)
 {
-    MyPciCfgState *s = MYPCI_CONFIGURABLE(dev);
+    MyPciConfigurableState *s = MYPCI_CONFIGURABLE(dev);
     PCIDevice *pdev = PCI_DEVICE(dev);
 
     pdev->config[MYCFG_VCAP_OFFSET + MYCFG_VCAP_OFF_CTRL] = 0;
-    mycfg_regs_reset(s);
+    mypci_configurable_regs_reset(s);
     trace_mypci_configurable_reset(s->reg);
 }
 
@@ -389,20 +403,22 @@ static void mycfg_reset(DeviceState *dev)
  * frozen once the device is realized, so the register gets a plain QOM
  * property that qom-get/qom-set can use while the guest runs.
  */
-static void mycfg_get_value(Object *obj, Visitor *v, const char *name,
-                            void *opaque, Error **errp)
+static void mypci_configurable_get_value(Object *obj, Visitor *v,
+                                         const char *name, void *opaque,
+                                         Error **errp)
 {
-    MyPciCfgState *s = MYPCI_CONFIGURABLE(obj);
-    uint32_t value = DEVICE(obj)->realized ? mycfg_get(s, MYCFG_R_VALUE)
-                                           : s->reg;
+    MyPciConfigurableState *s = MYPCI_CONFIGURABLE(obj);
+    uint32_t value = DEVICE(obj)->realized ?
+                     mypci_configurable_get(s, MYCFG_R_VALUE) : s->reg;
 
     visit_type_uint32(v, name, &value, errp);
 }
 
-static void mycfg_set_value(Object *obj, Visitor *v, const char *name,
-                            void *opaque, Error **errp)
+static void mypci_configurable_set_value(Object *obj, Visitor *v,
+                                         const char *name, void *opaque,
+                                         Error **errp)
 {
-    MyPciCfgState *s = MYPCI_CONFIGURABLE(obj);
+    MyPciConfigurableState *s = MYPCI_CONFIGURABLE(obj);
     uint32_t value;
 
     if (!visit_type_uint32(v, name, &value, errp)) {
@@ -417,11 +433,12 @@ static void mycfg_set_value(Object *obj, Visitor *v, const char *name,
     qme_reg_set(&s->regs.blk, MYCFG_R_VALUE, value);
 }
 
-static Property mycfg_properties[] = {
-    DEFINE_PROP_UINT32("reg", MyPciCfgState, reg, 0),
-    DEFINE_PROP_SIZE("bar2-size", MyPciCfgState, bar2_size,
+static Property mypci_configurable_properties[] = {
+    DEFINE_PROP_UINT32("reg", MyPciConfigurableState, reg, 0),
+    DEFINE_PROP_SIZE("bar2-size", MyPciConfigurableState, bar2_size,
                      MYCFG_BAR2_SIZE_DEFAULT),
-    DEFINE_PROP_ON_OFF_AUTO("msi", MyPciCfgState, msi, ON_OFF_AUTO_AUTO),
+    DEFINE_PROP_ON_OFF_AUTO("msi", MyPciConfigurableState, msi,
+                            ON_OFF_AUTO_AUTO),
     DEFINE_PROP_END_OF_LIST(),
 };
 
@@ -431,22 +448,22 @@ static const VMStateDescription vmstate_mycfg = {
     .minimum_version_id = 1,
     .fields = (VMStateField[]) {
         /* Config space (MSI, vendor capability) and the INTx level. */
-        VMSTATE_PCI_DEVICE(parent_obj, MyPciCfgState),
-        VMSTATE_QME_REGS(reg_values, MyPciCfgState),
+        VMSTATE_PCI_DEVICE(parent_obj, MyPciConfigurableState),
+        VMSTATE_QME_REGS(reg_values, MyPciConfigurableState),
         /* BAR2 travels with guest RAM: memory_region_init_ram registers it. */
         VMSTATE_END_OF_LIST()
     },
 };
 
-static void mycfg_class_init(ObjectClass *klass, void *data)
+static void mypci_configurable_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
     PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
 
-    k->realize = mycfg_realize;
-    k->exit = mycfg_exit;
-    k->config_read = mycfg_config_read;
-    k->config_write = mycfg_config_write;
+    k->realize = mypci_configurable_realize;
+    k->exit = mypci_configurable_exit;
+    k->config_read = mypci_configurable_config_read;
+    k->config_write = mypci_configurable_config_write;
     k->vendor_id = MYCFG_VENDOR_ID;
     k->device_id = MYCFG_DEVICE_ID;
     k->revision = MYCFG_REVISION;
@@ -455,9 +472,9 @@ static void mycfg_class_init(ObjectClass *klass, void *data)
     k->subsystem_id = MYCFG_SUBSYSTEM_ID;
     dc->desc = "Configurable PCI/PCIe device: register, interrupts, "
                "RAM BAR, DMA (qemu-modules-extra)";
-    dc->reset = mycfg_reset;
+    dc->reset = mypci_configurable_reset;
     dc->vmsd = &vmstate_mycfg;
-    device_class_set_props(dc, mycfg_properties);
+    device_class_set_props(dc, mypci_configurable_properties);
     object_class_property_set_description(klass, "reg",
         "Value of the VALUE register (BAR0 0x00) after reset; default 0");
     object_class_property_set_description(klass, "bar2-size",
@@ -466,8 +483,9 @@ static void mycfg_class_init(ObjectClass *klass, void *data)
     object_class_property_set_description(klass, "msi",
         "on: MSI capability (error if the machine has no MSI); "
         "off: INTx only; auto (default): MSI if the machine supports it");
-    object_class_property_add(klass, "value", "uint32", mycfg_get_value,
-                              mycfg_set_value, NULL, NULL);
+    object_class_property_add(klass, "value", "uint32",
+                              mypci_configurable_get_value,
+                              mypci_configurable_set_value, NULL, NULL);
     object_class_property_set_description(klass, "value",
         "Live VALUE register for qom-get/qom-set while the guest runs "
         "(not a -device option: use reg)");
@@ -475,12 +493,12 @@ static void mycfg_class_init(ObjectClass *klass, void *data)
     qme_describe_inherited_props(klass);
 }
 
-static const TypeInfo mycfg_info = {
+static const TypeInfo mypci_configurable_info = {
     .name = TYPE_MYPCI_CONFIGURABLE,
     .parent = TYPE_PCI_DEVICE,
-    .instance_size = sizeof(MyPciCfgState),
+    .instance_size = sizeof(MyPciConfigurableState),
     .instance_init = qme_pcie_hybrid_instance_init,
-    .class_init = mycfg_class_init,
+    .class_init = mypci_configurable_class_init,
     .interfaces = (InterfaceInfo[]) {
         { INTERFACE_PCIE_DEVICE },
         { INTERFACE_CONVENTIONAL_PCI_DEVICE },
@@ -488,9 +506,9 @@ static const TypeInfo mycfg_info = {
     },
 };
 
-static void mycfg_register_types(void)
+static void mypci_configurable_register_types(void)
 {
-    type_register_static(&mycfg_info);
+    type_register_static(&mypci_configurable_info);
 }
 
-type_init(mycfg_register_types)
+type_init(mypci_configurable_register_types)

@@ -39,7 +39,7 @@ struct SockdevUartState {
 
     QmeMmioRegs regs;
     uint64_t reg_values[SDUART_NUM_REGS];
-    SdUartModel model;
+    SockdevUartModel model;
 
     CharBackend chr;
     uint64_t addr;
@@ -53,7 +53,7 @@ static const char *sockdev_uart_sink_name(SockdevUartState *s)
 }
 
 /* The model's sink (uart-model.c decides when a character is sent). */
-static void sockdev_uart_tx(SdUartModel *m, uint8_t ch)
+static void sockdev_uart_tx(SockdevUartModel *m, uint8_t ch)
 {
     SockdevUartState *s = m->opaque;
 
@@ -80,7 +80,7 @@ static void sockdev_uart_realize(DeviceState *dev, Error **errp)
     }
     s->model.tx = sockdev_uart_tx;
     s->model.opaque = s;
-    sd_uart_model_attach(&s->regs.blk, &s->model);
+    sockdev_uart_model_attach(&s->regs.blk, &s->model);
     if (qme_platform_attach(dev, &platform, NULL, errp) < 0) {
         return;
     }

@@ -6,16 +6,16 @@
  */
 #include "uart-model.h"
 
-void sd_uart_model_attach(QmeRegBlock *blk, SdUartModel *m)
+void sockdev_uart_model_attach(QmeRegBlock *blk, SockdevUartModel *m)
 {
     blk->opaque = m;
 }
 
 /* Disabled, the port swallows characters: the seed's server did so too. */
-void sduart_txdata_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                              uint64_t old_value, uint64_t new_value)
+void sockdev_uart_txdata_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                    uint64_t old_value, uint64_t new_value)
 {
-    SdUartModel *m = blk->opaque;
+    SockdevUartModel *m = blk->opaque;
 
     (void)reg;
     (void)old_value;

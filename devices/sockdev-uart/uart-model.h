@@ -17,11 +17,11 @@
  */
 #include "sockdev_uart-regtable.h"
 
-typedef struct SdUartModel SdUartModel;
+typedef struct SockdevUartModel SockdevUartModel;
 
-struct SdUartModel {
+struct SockdevUartModel {
     /* Called with each character written to TXDATA while CTRL.ENABLE is 1. */
-    void (*tx)(SdUartModel *m, uint8_t ch);
+    void (*tx)(SockdevUartModel *m, uint8_t ch);
     void *opaque;               /* the embedder's, untouched by the model */
 };
 
@@ -30,6 +30,6 @@ struct SdUartModel {
  * the hooks find the model through blk->opaque, so call it after
  * qme_regblock_init() or qme_mmio_regs_init(), which set that field.
  */
-void sd_uart_model_attach(QmeRegBlock *blk, SdUartModel *m);
+void sockdev_uart_model_attach(QmeRegBlock *blk, SockdevUartModel *m);
 
 #endif /* SOCKDEV_UART_MODEL_H */

@@ -23,14 +23,14 @@
 
 /* Everything the server keeps: no globals, the hooks reach it from blk. */
 typedef struct UartServer {
-    SdUartModel model;
+    SockdevUartModel model;
     uint64_t values[SDUART_NUM_REGS];
     QmeRegBlock blk;
     bool was_connected;
 } UartServer;
 
 /* The model's sink: the seed's server printed to its stdout. */
-static void uart_tx_stdout(SdUartModel *m, uint8_t ch)
+static void uart_tx_stdout(SockdevUartModel *m, uint8_t ch)
 {
     (void)m;
     putchar(ch);
@@ -40,7 +40,7 @@ static void uart_tx_stdout(SdUartModel *m, uint8_t ch)
 static void on_connected(void *opaque, const char *peer)
 {
     QmeRegBlock *blk = opaque;
-    SdUartModel *model = blk->opaque;
+    SockdevUartModel *model = blk->opaque;
     UartServer *u = model->opaque;
 
     printf("Client connected from %s\n", peer);
@@ -103,7 +103,7 @@ int main(int argc, char **argv)
         return 1;
     }
     u.model.opaque = &u;
-    sd_uart_model_attach(&u.blk, &u.model);
+    sockdev_uart_model_attach(&u.blk, &u.model);
     qme_regblock_reset(&u.blk);
     ops.connected = on_connected;
     ops.disconnected = on_disconnected;

@@ -220,9 +220,9 @@ def run_tests(tap, tmp):
                and '#include "test-regtable.h"' in source
                and 'const QmeReg test_block_regs[TST_NUM_REGS] = {' in source,
                'the table is defined in the .c, declared extern in the .h')
-    tap.result('void tst_mixed_post_write(' in table
-               and 'uint64_t tst_counter_read(' in table
-               and '.pre_write = tst_id_pre_write,' in source,
+    tap.result('void test_block_mixed_post_write(' in table
+               and 'uint64_t test_block_counter_read(' in table
+               and '.pre_write = test_block_id_pre_write,' in source,
                'hook names follow PREFIX_REG_KIND in lower case')
 
     # The interface header alone, in the strictest settings a kernel

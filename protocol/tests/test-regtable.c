@@ -83,7 +83,7 @@ static void log_event(QmeRegBlock *blk, const QmeReg *reg, char kind,
     }
 }
 
-uint64_t tst_id_pre_write(QmeRegBlock *blk, const QmeReg *reg,
+uint64_t test_block_id_pre_write(QmeRegBlock *blk, const QmeReg *reg,
                          uint64_t value)
 {
     log_event(blk, reg, 'p', value, 0);
@@ -91,26 +91,26 @@ uint64_t tst_id_pre_write(QmeRegBlock *blk, const QmeReg *reg,
 }
 
 /* The device refuses LOCK (bit 15) whatever the guest writes. */
-uint64_t tst_ctrl_pre_write(QmeRegBlock *blk, const QmeReg *reg,
+uint64_t test_block_ctrl_pre_write(QmeRegBlock *blk, const QmeReg *reg,
                            uint64_t value)
 {
     log_event(blk, reg, 'p', value, 0);
     return value & ~(uint64_t)TST_CTRL_LOCK_MASK;
 }
 
-void tst_ctrl_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                         uint64_t old_value, uint64_t new_value)
+void test_block_ctrl_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                uint64_t old_value, uint64_t new_value)
 {
     log_event(blk, reg, 'P', old_value, new_value);
 }
 
-void tst_status_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                           uint64_t old_value, uint64_t new_value)
+void test_block_status_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                  uint64_t old_value, uint64_t new_value)
 {
     log_event(blk, reg, 'P', old_value, new_value);
 }
 
-uint64_t tst_doorbell_pre_write(QmeRegBlock *blk, const QmeReg *reg,
+uint64_t test_block_doorbell_pre_write(QmeRegBlock *blk, const QmeReg *reg,
                                uint64_t value)
 {
     TestDev *d = blk->opaque;
@@ -119,14 +119,14 @@ uint64_t tst_doorbell_pre_write(QmeRegBlock *blk, const QmeReg *reg,
     return d->doorbell_pre_result ? d->doorbell_pre_result : value;
 }
 
-void tst_doorbell_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                             uint64_t old_value, uint64_t new_value)
+void test_block_doorbell_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                    uint64_t old_value, uint64_t new_value)
 {
     log_event(blk, reg, 'P', old_value, new_value);
 }
 
-uint64_t tst_events_read(QmeRegBlock *blk, const QmeReg *reg,
-                         uint64_t value)
+uint64_t test_block_events_read(QmeRegBlock *blk, const QmeReg *reg,
+                                uint64_t value)
 {
     log_event(blk, reg, 'r', value, 0);
     return value;
@@ -170,20 +170,20 @@ static void log_post_write(QmeRegBlock *blk, const QmeReg *reg,
         log_post_write(blk, reg, old_value, new_value); \
     }
 
-LOG_READ(tst_mb1_read)
-LOG_READ(tst_mw_read)
-LOG_READ(tst_npa_read)
-LOG_PRE_WRITE(tst_mw_pre_write)
-LOG_PRE_WRITE(tst_mixed_pre_write)
-LOG_POST_WRITE(tst_mh_post_write)
-LOG_POST_WRITE(tst_mw_post_write)
-LOG_POST_WRITE(tst_npa_post_write)
-LOG_POST_WRITE(tst_mixed_post_write)
-LOG_POST_WRITE(tst_cmd_post_write)
+LOG_READ(test_block_mb1_read)
+LOG_READ(test_block_mw_read)
+LOG_READ(test_block_npa_read)
+LOG_PRE_WRITE(test_block_mw_pre_write)
+LOG_PRE_WRITE(test_block_mixed_pre_write)
+LOG_POST_WRITE(test_block_mh_post_write)
+LOG_POST_WRITE(test_block_mw_post_write)
+LOG_POST_WRITE(test_block_npa_post_write)
+LOG_POST_WRITE(test_block_mixed_post_write)
+LOG_POST_WRITE(test_block_cmd_post_write)
 
 /* Computed on the fly: the stored value is ignored. */
-uint64_t tst_counter_read(QmeRegBlock *blk, const QmeReg *reg,
-                          uint64_t value)
+uint64_t test_block_counter_read(QmeRegBlock *blk, const QmeReg *reg,
+                                 uint64_t value)
 {
     TestDev *d = blk->opaque;
 
@@ -255,9 +255,9 @@ static void test_generated_table(Tap *t)
     CHECK_EQ(t, r[TST_R_WIDE].reset, 0x1122334455667788ULL);
     CHECK_EQ(t, r[TST_R_BYTE].size, 1);
     CHECK_EQ(t, r[TST_R_EVENTS].access, QME_REG_RC);
-    CHECK(t, r[TST_R_EVENTS].read == tst_events_read);
-    CHECK(t, r[TST_R_DOORBELL].pre_write == tst_doorbell_pre_write);
-    CHECK(t, r[TST_R_DOORBELL].post_write == tst_doorbell_post_write);
+    CHECK(t, r[TST_R_EVENTS].read == test_block_events_read);
+    CHECK(t, r[TST_R_DOORBELL].pre_write == test_block_doorbell_pre_write);
+    CHECK(t, r[TST_R_DOORBELL].post_write == test_block_doorbell_post_write);
     CHECK(t, r[TST_R_LAST].read == NULL && r[TST_R_LAST].pre_write == NULL);
     CHECK(t, strcmp(r[TST_R_DOORBELL].doc, "Doorbell \"kick\"; write-only.")
           == 0);

@@ -43,8 +43,8 @@ static void set_result(QmeRegBlock *blk, int rc)
                 rc < 0 ? SDTEST_RESULT_REFUSED : (uint32_t)rc);
 }
 
-void sdtest_irq_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                           uint64_t old_value, uint64_t new_value)
+void sockdev_test_irq_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                 uint64_t old_value, uint64_t new_value)
 {
     (void)reg;
     (void)old_value;
@@ -52,8 +52,8 @@ void sdtest_irq_post_write(QmeRegBlock *blk, const QmeReg *reg,
                                           new_value & SDTEST_IRQ_LEVEL_MASK));
 }
 
-void sdtest_dma_go_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                              uint64_t old_value, uint64_t new_value)
+void sockdev_test_dma_go_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                    uint64_t old_value, uint64_t new_value)
 {
     TestServer *t = blk->opaque;
     uint8_t *buf = t->dma_buf;
@@ -83,8 +83,8 @@ void sdtest_dma_go_post_write(QmeRegBlock *blk, const QmeReg *reg,
     set_result(blk, rc);
 }
 
-void sdtest_misbehave_post_write(QmeRegBlock *blk, const QmeReg *reg,
-                                 uint64_t old_value, uint64_t new_value)
+void sockdev_test_misbehave_post_write(QmeRegBlock *blk, const QmeReg *reg,
+                                       uint64_t old_value, uint64_t new_value)
 {
     (void)reg;
     (void)old_value;

@@ -305,9 +305,9 @@ class RegisterDevice(Device):
     engine (regtable.c), per field where a register has fields.  Hooks are
     methods of the subclass: read(reg, value) -> value, pre_write(reg, new)
     -> new, post_write(reg, old, new); a hook given as true is named as the
-    generator names it (PREFIX_REG_KIND in lower case, e.g.
-    sduart_txdata_post_write), a string names the method.  A reset may
-    name one of @constants.  State: each register 8 bytes LE, as the C
+    generator names it (NAME_REG_KIND, NAME the table's name, REG in lower
+    case, e.g. sockdev_uart_txdata_post_write), a string names the method.
+    A reset may name one of @constants.  State: each register 8 bytes LE, as the C
     library's, so state migrates between C and Python servers."""
 
     ACCESS = ('rw', 'ro', 'wo', 'w1c', 'w1s', 'rc')
@@ -317,7 +317,7 @@ class RegisterDevice(Device):
     MASKS = {'w1c_mask': 'w1c', 'w1s_mask': 'w1s', 'rc_mask': 'rc',
              'wo_mask': 'wo', 'pulse_mask': 'pulse'}
 
-    def __init__(self, registers, window=0x1000, prefix=None,
+    def __init__(self, registers, window=0x1000, name=None,
                  constants=None):
         self.window = window
         self.regs = []
@@ -341,10 +341,10 @@ class RegisterDevice(Device):
                 raise ValueError(f'register {r["name"]} overlaps')
             for kind in ('read', 'pre_write', 'post_write'):
                 if r.get(kind) is True:
-                    if not prefix:
+                    if not name:
                         raise ValueError(f'register {r["name"]}: {kind} = '
-                                         'true needs the table\'s prefix')
-                    r[kind] = f'{prefix}_{r["name"]}_{kind}'.lower()
+                                         'true needs the table\'s name')
+                    r[kind] = f'{name}_{r["name"].lower()}_{kind}'
                 # A renamed hook fails here, not on the guest's first write.
                 if r.get(kind) and not callable(getattr(self, r[kind], 0)):
                     raise ValueError(f'register {r["name"]}: {kind} hook '
@@ -401,7 +401,7 @@ class RegisterDevice(Device):
         regs = [dict(r, fields=r.get('field', [])) for r in table['register']]
         for r in regs:
             r.pop('field', None)
-        dev = cls(regs, window, prefix=table.get('prefix'),
+        dev = cls(regs, window, name=table.get('name'),
                   constants=table.get('constants', {}))
         dev.table = table
         return dev

@@ -27,7 +27,7 @@ REGS_PLACES = [os.path.join(HERE, REGS),
 
 
 class Uart(sd.RegisterDevice):
-    def sduart_txdata_post_write(self, reg, old, new):
+    def sockdev_uart_txdata_post_write(self, reg, old, new):
         # post_write = true on TXDATA (prefix SDUART): prints while enabled.
         if self.get('CTRL') & self.field_mask('CTRL', 'ENABLE'):
             sys.stdout.buffer.write(

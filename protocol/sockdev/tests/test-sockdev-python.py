@@ -227,7 +227,7 @@ class Fields(sd.RegisterDevice):
                 dict(name='VER', bit=12, width=4, access='ro', reset=5)]),
             dict(name='CMD', offset=4, post_write=True, fields=[
                 dict(name='RUN', bit=0, access='pulse')]),
-        ], prefix='T', constants={'ONE': 1})
+        ], name='t', constants={'ONE': 1})
 
     def t_mix_post_write(self, reg, old, new):
         self.seen.append(new)
@@ -260,14 +260,14 @@ if len(sys.argv) > 4:
         counter = 0
 
         def __getattr__(self, name):
-            if name.startswith('tst_'):
+            if name.startswith('test_block_'):
                 return lambda reg, *v: v[-1]
             raise AttributeError(name)
 
-        def tst_ctrl_pre_write(self, reg, new):
+        def test_block_ctrl_pre_write(self, reg, new):
             return new & ~self.field_mask('CTRL', 'LOCK')
 
-        def tst_counter_read(self, reg, value):
+        def test_block_counter_read(self, reg, value):
             self.counter += 1
             return self.counter
 
