@@ -375,7 +375,7 @@ same_probe() { # same_probe DIR-A DIR-B NAME
         }
     done
 }
-probe_args() { echo "$probes" | sed -n "s/^$1 //p"; }
+probe_args() { probes_for "$2" | sed -n "s/^$1 //p"; } # probe_args NAME BINARY
 
 run_probes "$work/probe-stock" qemu-system-aarch64
 run_probes "$work/probe-extra" qemu-extra qemu-system-aarch64
@@ -438,7 +438,7 @@ for tgt in aarch64 x86_64; do
     run_probes "$work/probe-plain$sfx" $qemu_name
     for p in $(echo "$probes" | cut -d' ' -f1); do
         case $p in devices|nodevice) continue ;; esac
-        check "mode on: '$qemu_name $(probe_args $p)' gives Debian's output and exit code ($(cat "$work/probe-plain$sfx/$p.rc"))" \
+        check "mode on: '$qemu_name $(probe_args $p $qemu_name)' gives Debian's output and exit code ($(cat "$work/probe-plain$sfx/$p.rc"))" \
             same_probe "$work/probe-stock$sfx" "$work/probe-plain$sfx" "$p"
     done
     added=$(diff "$work/probe-stock$sfx/devices.out" "$work/probe-plain$sfx/devices.out" | grep -c '^>') || true
