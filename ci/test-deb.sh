@@ -1,14 +1,15 @@
 #!/bin/sh
 # Build the qemu-modules-extra Debian packages and prove them in a clean
 # Debian 12 root that has nothing of this source tree: only Debian's
-# qemu-system-arm (and libvirt, for the system-wide mode) and the .debs.
+# qemu-system-arm and qemu-system-x86 (and libvirt, for the system-wide
+# mode) and the .debs.
 #
 #   ci/test-deb.sh [--no-build] [--root-only]
 #     --no-build   reuse the .deb of the previous run in the work folder
 #     --root-only  only prepare (and cache) the Debian root, then exit
 #
 #   QME_CACHE       download cache; the prepared root is cached as
-#                   deb/bookworm-minbase-qemu-system-arm_VERSION+libvirt.tar.gz
+#                   deb/bookworm-minbase-qemu-system-arm_VERSION+x86+libvirt.tar.gz
 #                   (default /var/cache/qemu-modules-extra); making it needs
 #                   network (apt in the root), once
 #   QME_DEB_WORK    scratch folder (default /tmp/qme-deb)
@@ -69,11 +70,17 @@ check() { # check DESCRIPTION COMMAND...
 qemu_pkg=qemu-system-arm
 qemu_ver=$(dpkg-query -W -f='${Version}' $qemu_pkg) ||
     die "$qemu_pkg is not installed: run ci/setup-host.sh"
-# The root also has Debian's libvirt (and AppArmor's parser), for the
-# system-wide mode.  A root cached without them is extended and cached anew.
-root_extra="libvirt-daemon-system libvirt-clients apparmor"
+# The PCI devices run in qemu-system-x86_64 of the same build too: the
+# package pins it and the system-wide mode wraps it.
+x86_pkg=qemu-system-x86
+[ "$(dpkg-query -W -f='${Version}' $x86_pkg 2>/dev/null)" = "$qemu_ver" ] ||
+    die "$x86_pkg $qemu_ver is not installed: run ci/setup-host.sh"
+# The root also has Debian's qemu-system-x86 and libvirt (and AppArmor's
+# parser), for the system-wide mode.  A root cached without them is
+# extended and cached anew.
+root_extra="$x86_pkg=$qemu_ver libvirt-daemon-system libvirt-clients apparmor"
 base_tarball=$cache/deb/bookworm-minbase-$qemu_pkg\_$(echo "$qemu_ver" | tr ':' '_').tar.gz
-tarball=${base_tarball%.tar.gz}+libvirt.tar.gz
+tarball=${base_tarball%.tar.gz}+x86+libvirt.tar.gz
 root=$work/root
 
 mkdir -p "$work"
@@ -128,7 +135,9 @@ if [ -f "$tarball" ]; then
     echo "# root from cache $tarball: $(since "$t") s"
 else
     mkdir -p "$(dirname "$tarball")"
-    if [ -f "$base_tarball" ]; then
+    if [ -f "${base_tarball%.tar.gz}+libvirt.tar.gz" ]; then
+        tar -xzf "${base_tarball%.tar.gz}+libvirt.tar.gz" -C "$root"
+    elif [ -f "$base_tarball" ]; then
         tar -xzf "$base_tarball" -C "$root"
     else
         debootstrap --variant=minbase bookworm "$root" "$mirror" \
@@ -166,8 +175,10 @@ debname=$(basename "$deb")
 check "dpkg installs $debname next to Debian's $qemu_pkg $qemu_ver" \
     sh -c "chroot '$root' dpkg -i '/tmp/$debname' >'$work/install.log' 2>&1" ||
     sed 's/^/# dpkg: /' "$work/install.log"
-check "the package pins $qemu_pkg (= $qemu_ver)" \
-    sh -c "dpkg-deb -f '$deb' Depends | grep -qF '$qemu_pkg (= $qemu_ver)'"
+for p in $qemu_pkg $x86_pkg; do
+    check "the package pins $p (= $qemu_ver)" \
+        sh -c "dpkg-deb -f '$deb' Depends | grep -qF '$p (= $qemu_ver)'"
+done
 check "nothing of the build tree is referenced by the installed files" \
     sh -c "! grep -rlF '$work/src' '$root/usr/lib/x86_64-linux-gnu/qemu-modules-extra' '$root/usr/bin/qemu-extra'"
 # The system-wide package's command keeps Debian's name and manual page.
@@ -179,18 +190,35 @@ for cmd in $(for d in "$deb" "$sysdeb"; do dpkg-deb -c "$d"; done |
 done
 
 dev_name=${device%%,*}
-mon_in="info pci
-xp /1wx 0x4010010000
+# target aarch64|x86_64: which emulator the next runs use, its machine and
+# how the monitor reads 00:02.0's IDs from config space (virt: ECAM MMIO;
+# q35, which has no ECAM before firmware maps it: ports 0xcf8/0xcfc).
+target() {
+    case $1 in
+    aarch64)
+        qemu_name=qemu-system-aarch64 machine="-M virt -cpu max"
+        cfg_read="xp /1wx 0x4010010000"
+        cfg_re='.*0000004010010000: \(0x[0-9a-f]*\).*' ;;
+    x86_64)
+        qemu_name=qemu-system-x86_64 machine="-M q35"
+        cfg_read="o /w 0xcf8 0x80001000
+i /w 0xcfc"
+        cfg_re='.*portl\[0x0cfc\] = \(0x[0-9a-f]*\).*' ;;
+    esac
+    mon_in="info pci
+$cfg_read
 info qtree
 ${qom:+qom-get /machine/peripheral/dut ${qom%%=*}
 }quit
 "
+}
+target aarch64
 # The command that starts QEMU: the launcher, later the plain binary.
-qemu_cmd="qemu-extra qemu-system-aarch64"
+qemu_cmd="qemu-extra $qemu_name"
 run_qemu() { # run_qemu LOG [extra qemu args]: HMP session on stdin
     log=$1; shift
     printf '%s' "$mon_in" | in_root timeout 30 $qemu_cmd \
-        -M virt -cpu max -m 128 -nic none -S -display none -monitor stdio \
+        $machine -m 128 -nic none -S -display none -monitor stdio \
         "$@" >"$log" 2>&1
 }
 device_checks() { # device_checks LOG: the device "dut" at 00:02.0, its value
@@ -200,11 +228,11 @@ device_checks() { # device_checks LOG: the device "dut" at 00:02.0, its value
         "$log" >"$log.qtree"
     check "$qemu_cmd -device $device: 'info pci' lists the device at 00:02.0" \
         sh -c "grep -A3 'Bus  0, device   2, function 0' '$log' | grep -q 'PCI device'"
-    ids=$(sed -n 's/.*0000004010010000: \(0x[0-9a-f]*\).*/\1/p' "$log" | tr -d '\r')
-    # The same IDs through the other path: a config-space read (ECAM MMIO).
+    ids=$(sed -n "s/$cfg_re/\\1/p" "$log" | tr -d '\r')
+    # The same IDs through the other path: a config-space read.
     pci_ids=$(grep -A1 'Bus  0, device   2, function 0' "$log" |
         sed -n 's/.*PCI device \([0-9a-f]*\):\([0-9a-f]*\).*/0x\2\1/p')
-    check "$qemu_cmd: ECAM config read of 00:02.0 returns the IDs info pci shows ($ids = $pci_ids)" \
+    check "$qemu_cmd: config-space read of 00:02.0 returns the IDs info pci shows ($ids = $pci_ids)" \
         sh -c "[ -n '$ids' ] && [ '$ids' = '$pci_ids' ]"
     check "$qemu_cmd: info qtree shows '$expect' for $dev_name" \
         sh -c "grep -q 'dev: $dev_name, id \"dut\"' '$log' && grep -qF '$expect' '$log.qtree'"
@@ -221,6 +249,12 @@ t=$(now)
 run_qemu "$work/qemu.log" -device "$device,addr=02.0,id=dut" || true
 echo "# qemu-extra run: $(since "$t") s"
 device_checks "$work/qemu.log"
+target x86_64
+qemu_cmd="qemu-extra $qemu_name"
+run_qemu "$work/qemu-x86.log" -device "$device,addr=02.0,id=dut" || true
+device_checks "$work/qemu-x86.log"
+target aarch64
+qemu_cmd="qemu-extra $qemu_name"
 
 # ---- 4. bad input: a package built for another QEMU build -------------------
 rm -rf "$work/other"
@@ -279,8 +313,13 @@ sysdebname=$(basename "$sysdeb")
 cp "$sysdeb" "$root/tmp/"
 qpath=/usr/bin/qemu-system-aarch64
 distrib=$qpath.distrib
-debian_md5=$(awk -v p="${qpath#/}" '$2 == p {print $1}' \
-    "$root/var/lib/dpkg/info/$qemu_pkg.md5sums")
+x86path=/usr/bin/qemu-system-x86_64
+x86distrib=$x86path.distrib
+debian_md5() { # debian_md5 PATH PACKAGE: the checksum dpkg recorded
+    awk -v p="${1#/}" '$2 == p {print $1}' "$root/var/lib/dpkg/info/$2.md5sums"
+}
+debian_md5=$(debian_md5 $qpath $qemu_pkg)
+x86_md5=$(debian_md5 $x86path $x86_pkg)
 md5_in_root() {
     if [ -f "$root$1" ]; then md5sum <"$root$1" | cut -d' ' -f1; else echo absent; fi
 }
@@ -289,7 +328,9 @@ md5_in_root() {
 state() { # state FILE
     {
         in_root dpkg-divert --list | sort
-        for f in "$qpath" "$distrib"; do echo "$f $(md5_in_root "$f")"; done
+        for f in "$qpath" "$distrib" "$x86path" "$x86distrib"; do
+            echo "$f $(md5_in_root "$f")"
+        done
         st=$(in_root dpkg-query -W -f='${db:Status-Abbrev}' qemu-modules-extra-system 2>/dev/null) || st=un
         echo "qemu-modules-extra-system state $(echo "$st" | cut -c2)"
     } >"$1"
@@ -308,10 +349,18 @@ boot -M virt -cpu max -m 128 -nic none -S -display none -monitor stdio
 badopt -no-such-option
 badprop -M virt -nic none -display none -device pci-testdev,no-such-prop=1
 nodevice -M virt -nic none -display none -S -monitor stdio -device $dev_name"
+# The same on q35 for qemu-system-x86_64.
+probes_for() { # probes_for COMMAND...: the probes for the emulator it runs
+    eval "last=\${$#}"
+    case $last in
+    *x86_64) echo "$probes" | sed 's/-M virt/-M q35/; s/ -cpu max / /' ;;
+    *) echo "$probes" ;;
+    esac
+}
 run_probes() { # run_probes DIR COMMAND...
     dir=$1; shift
     mkdir -p "$dir"
-    echo "$probes" | while read -r name args; do
+    probes_for "$@" | while read -r name args; do
         rc=0
         printf 'info status\nquit\n' | in_root timeout 30 "$@" $args \
             >"$dir/$name.out" 2>"$dir/$name.err" || rc=$?
@@ -326,10 +375,12 @@ same_probe() { # same_probe DIR-A DIR-B NAME
         }
     done
 }
-probe_args() { echo "$probes" | sed -n "s/^$1 //p"; }
+probe_args() { probes_for "$2" | sed -n "s/^$1 //p"; } # probe_args NAME BINARY
 
 run_probes "$work/probe-stock" qemu-system-aarch64
 run_probes "$work/probe-extra" qemu-extra qemu-system-aarch64
+run_probes "$work/probe-stock-x86" qemu-system-x86_64
+run_probes "$work/probe-extra-x86" qemu-extra qemu-system-x86_64
 check "before enabling: plain -device $dev_name fails with QEMU's error" \
     sh -c "[ \$(cat '$work/probe-stock/nodevice.rc') -eq 1 ] &&
         grep -q \"'$dev_name' is not a valid device model name\" '$work/probe-stock/nodevice.err'"
@@ -364,32 +415,41 @@ rc=0
 in_root dpkg -i "/tmp/$sysdebname" >"$work/sys-on.log" 2>&1 || rc=$?
 sed 's/^/# dpkg: /' "$work/sys-on.log"
 check "enabling: dpkg -i $sysdebname (exit $rc)" [ "$rc" -eq 0 ]
-check "enabling diverts $qpath to $distrib (dpkg-divert --list)" \
-    sh -c "chroot '$root' dpkg-divert --list | grep -qxF 'diversion of $qpath to $distrib by qemu-modules-extra-system'"
-check "$distrib is Debian's binary (md5 $debian_md5, $qemu_pkg.md5sums)" \
-    [ "$(md5_in_root "$distrib")" = "$debian_md5" ]
-
-# The plain command, with the same checks as qemu-extra's.
-qemu_cmd=qemu-system-aarch64
-t=$(now)
-run_qemu "$work/plain.log" -device "$device,addr=02.0,id=dut" || true
-echo "# plain qemu-system-aarch64 run: $(since "$t") s"
-device_checks "$work/plain.log"
-
-# Everything else as before.
-run_probes "$work/probe-plain" qemu-system-aarch64
-for p in $(echo "$probes" | cut -d' ' -f1); do
-    case $p in devices|nodevice) continue ;; esac
-    check "mode on: 'qemu-system-aarch64 $(probe_args $p)' gives Debian's output and exit code ($(cat "$work/probe-plain/$p.rc"))" \
-        same_probe "$work/probe-stock" "$work/probe-plain" "$p"
+for w in "$qpath $distrib $debian_md5 $qemu_pkg" "$x86path $x86distrib $x86_md5 $x86_pkg"; do
+    set -- $w
+    check "enabling diverts $1 to $2 (dpkg-divert --list)" \
+        sh -c "chroot '$root' dpkg-divert --list | grep -qxF 'diversion of $1 to $2 by qemu-modules-extra-system'"
+    check "$2 is Debian's binary (md5 $3, $4.md5sums)" \
+        [ "$(md5_in_root "$2")" = "$3" ]
 done
-added=$(diff "$work/probe-stock/devices.out" "$work/probe-plain/devices.out" | grep -c '^>') || true
-ok=no
-[ "$added" -gt 0 ] &&
-    ! diff "$work/probe-stock/devices.out" "$work/probe-plain/devices.out" | grep -q '^<' &&
-    same_probe "$work/probe-extra" "$work/probe-plain" devices && ok=yes
-check "mode on: -device help is Debian's list plus $added lines, the same as qemu-extra's" \
-    [ "$ok" = yes ]
+
+# The plain commands, with the same checks as qemu-extra's, and everything
+# else as before.
+for tgt in aarch64 x86_64; do
+    target $tgt
+    sfx=${tgt#aarch64}
+    sfx=${sfx:+-x86}
+    qemu_cmd=$qemu_name
+    t=$(now)
+    run_qemu "$work/plain$sfx.log" -device "$device,addr=02.0,id=dut" || true
+    echo "# plain $qemu_name run: $(since "$t") s"
+    device_checks "$work/plain$sfx.log"
+
+    run_probes "$work/probe-plain$sfx" $qemu_name
+    for p in $(echo "$probes" | cut -d' ' -f1); do
+        case $p in devices|nodevice) continue ;; esac
+        check "mode on: '$qemu_name $(probe_args $p $qemu_name)' gives Debian's output and exit code ($(cat "$work/probe-plain$sfx/$p.rc"))" \
+            same_probe "$work/probe-stock$sfx" "$work/probe-plain$sfx" "$p"
+    done
+    added=$(diff "$work/probe-stock$sfx/devices.out" "$work/probe-plain$sfx/devices.out" | grep -c '^>') || true
+    ok=no
+    [ "$added" -gt 0 ] &&
+        ! diff "$work/probe-stock$sfx/devices.out" "$work/probe-plain$sfx/devices.out" | grep -q '^<' &&
+        same_probe "$work/probe-extra$sfx" "$work/probe-plain$sfx" devices && ok=yes
+    check "mode on: $qemu_name -device help is Debian's list plus $added lines, the same as qemu-extra's" \
+        [ "$ok" = yes ]
+done
+target aarch64
 
 # qemu-extra through the wrapper: both add the same folder, read once.
 qemu_cmd="qemu-extra qemu-system-aarch64"
@@ -504,20 +564,23 @@ echo 'include if exists <abstractions/qemu-modules-extra>' \
     >>"$root/etc/apparmor.d/local/abstractions/libvirt-qemu"
 in_root apparmor_parser -p /etc/apparmor.d/libvirt/TEMPLATE.qemu \
     >"$work/apparmor.txt" 2>/dev/null || true
-check "AppArmor: libvirt's QEMU profile with the include allows '$distrib rmix' and compiles" \
-    sh -c "grep -qF '$distrib rmix,' '$work/apparmor.txt' &&
+check "AppArmor: libvirt's QEMU profile with the include allows '$distrib rmix' and '$x86distrib rmix' and compiles" \
+    sh -c "grep -qF '$distrib rmix,' '$work/apparmor.txt' && grep -qF '$x86distrib rmix,' '$work/apparmor.txt' &&
         chroot '$root' apparmor_parser -Q -K -T -S /etc/apparmor.d/libvirt/TEMPLATE.qemu >/dev/null 2>&1"
 
 # Disable: Debian's binary is back, byte for byte.
 rc=0
 in_root dpkg -r qemu-modules-extra-system >"$work/sys-off.log" 2>&1 || rc=$?
 sed 's/^/# dpkg: /' "$work/sys-off.log"
-check "disabling: dpkg -r qemu-modules-extra-system (exit $rc) removes the diversion" \
-    sh -c "[ $rc -eq 0 ] && ! chroot '$root' dpkg-divert --list | grep -q qemu-system-aarch64 &&
-        [ ! -e '$root$distrib' ]"
+check "disabling: dpkg -r qemu-modules-extra-system (exit $rc) removes the diversions" \
+    sh -c "[ $rc -eq 0 ] && ! chroot '$root' dpkg-divert --list | grep -q 'qemu-system-' &&
+        [ ! -e '$root$distrib' ] && [ ! -e '$root$x86distrib' ]"
 check "disabling restores $qpath: md5 $(md5_in_root "$qpath") = $qemu_pkg.md5sums' $debian_md5" \
     [ "$(md5_in_root "$qpath")" = "$debian_md5" ]
+check "disabling restores $x86path: md5 $(md5_in_root "$x86path") = $x86_pkg.md5sums' $x86_md5" \
+    [ "$(md5_in_root "$x86path")" = "$x86_md5" ]
 run_probes "$work/probe-off" qemu-system-aarch64
+run_probes "$work/probe-off-x86" qemu-system-x86_64
 all_probes_same() { # all_probes_same DIR-A DIR-B
     for p in $(echo "$probes" | cut -d' ' -f1); do
         same_probe "$1" "$2" "$p" || return 1
@@ -525,6 +588,8 @@ all_probes_same() { # all_probes_same DIR-A DIR-B
 }
 check "mode off: every probe ($(echo "$probes" | cut -d' ' -f1 | tr '\n' ' '| sed 's/ $//')) gives Debian's output again" \
     all_probes_same "$work/probe-stock" "$work/probe-off"
+check "mode off: every probe of qemu-system-x86_64 gives Debian's output again" \
+    all_probes_same "$work/probe-stock-x86" "$work/probe-off-x86"
 
 # Bad input: disabling twice.
 state "$work/state.0"

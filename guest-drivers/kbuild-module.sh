@@ -1,9 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Cross-build one out-of-tree Linux module for the arm64 guest (meson helper).
+# Build one out-of-tree Linux module for a guest (meson helper): cross-built
+# for arm64 (default), or native for x86_64 (the host's gcc 12 is the
+# compiler Debian's amd64 kernel was built with).
 #
-# Usage: kbuild-module.sh KDIR WORKDIR OUTPUT.ko [HEADER...] -- SOURCE...
+# Usage: kbuild-module.sh [--arch arm64|x86_64] KDIR WORKDIR OUTPUT.ko [HEADER...] -- SOURCE...
 #
 # HEADERs are generated headers the driver includes (register maps); their
 # directories go to kbuild as QME_REGS_INCLUDE, which the driver's Kbuild
@@ -14,6 +16,16 @@
 # kbuild's own dependency tracking decides what to recompile.
 
 set -eu
+arch=arm64
+if [ "${1:-}" = --arch ]; then
+	arch=$2
+	shift 2
+fi
+case $arch in
+arm64) cross=${CROSS_COMPILE:-aarch64-linux-gnu-} ;;
+x86_64) cross= ;;
+*) echo "kbuild-module: unknown arch $arch" >&2; exit 2 ;;
+esac
 kdir=$1 work=$2 out=$3
 shift 3
 inc=
@@ -37,11 +49,13 @@ done
 
 log=$work/kbuild.log
 rc=0
-make -s -C "$kdir" M="$(cd "$work" && pwd)" ARCH=arm64 \
-	CROSS_COMPILE="${CROSS_COMPILE:-aarch64-linux-gnu-}" \
+make -s -C "$kdir" M="$(cd "$work" && pwd)" ARCH="$arch" \
+	CROSS_COMPILE="$cross" \
 	QME_REGS_INCLUDE="${inc:-$work}" modules >"$log" 2>&1 || rc=$?
 grep -v -e '^Skipping BTF generation' "$log" >&2 || true
 [ $rc -eq 0 ] || { echo "kbuild-module: make failed ($rc) for $out" >&2; exit $rc; }
-ko=$work/$(basename "$out")
+# OUTPUT may name the arch (NAME.x86_64.ko); kbuild names it NAME.ko.
+ko=$(basename "$out")
+ko=$work/${ko%%.*}.ko
 [ -f "$ko" ] || { echo "kbuild-module: $ko was not built" >&2; exit 1; }
 cp "$ko" "$out"

@@ -1,28 +1,33 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Fetch and unpack the Debian arm64 packages the guest pipeline needs:
-# kernel Image, kbuild headers (for cross-building guest drivers), busybox,
-# pciutils with its runtime libraries and pci.ids.
+# Fetch and unpack the Debian packages the guest pipeline needs, for the
+# arm64 guest (qemu-system-aarch64 -M virt) and the amd64 guest
+# (qemu-system-x86_64 -M q35): kernel, kbuild headers (for building guest
+# drivers), busybox, pciutils with its runtime libraries and pci.ids.
 #
 # Usage: images/fetch-guest-packages.sh [CACHE_DIR]
 #        (default: ${QME_CACHE:-/var/cache/qemu-modules-extra})
 #
 # Idempotent: when the stamp file ($CACHE/guest.env) is present and every
-# path it names exists, it returns at once without touching the network.
+# path it names exists, it returns at once without touching the network;
+# an arch whose part is complete is left as it is.
 # Pass --refresh (or QME_REFRESH=1) to re-resolve the kernel ABI and rebuild
 # the cache from the apt lists. --check only reports (offline): prints the
-# stamp and exits 0 when the cache is complete, exits 1 otherwise.
+# stamp and exits 0 when the cache is complete (both arches), exits 1 otherwise.
 # --with-checkpatch also extracts scripts/checkpatch.pl (+ its data files)
 # from linux-source-6.1 (139 MB download) into $CACHE/checkpatch/.
 #
 # Layout of the cache:
-#   debs/                  downloaded .deb files
+#   debs/                  downloaded .deb files (both arches)
 #   kernel/Image           uncompressed arm64 kernel
 #   kernel/config          its .config
-#   headers/usr/src/...    kbuild tree (absolute /usr/src paths rewritten)
-#   rootfs/                unpacked busybox, pciutils, libraries, pci.ids
-#   guest.env              stamp: ABI, versions, paths (shell syntax)
+#   headers/usr/src/...    arm64 kbuild tree (absolute /usr/src paths rewritten)
+#   rootfs/                arm64 busybox, pciutils, libraries, pci.ids
+#   amd64/kernel/vmlinuz   amd64 kernel (bzImage), amd64/kernel/config
+#   amd64/headers, amd64/rootfs   the same for amd64 (same kernel ABI)
+#   guest.env              stamp: ABI, versions, paths (shell syntax);
+#                          QME_GUEST_* arm64, QME_GUEST_AMD64_* amd64
 
 set -eu
 
@@ -36,7 +41,7 @@ for arg in "$@"; do
 	--check) check=1 ;;
 	--with-checkpatch) with_checkpatch=1 ;;
 	-h|--help)
-		sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0 ;;
 	-*) echo "fetch-guest-packages: unknown option $arg" >&2; exit 2 ;;
 	*) cache=$arg ;;
@@ -49,13 +54,21 @@ self="images/fetch-guest-packages.sh"
 say() { echo "fetch-guest-packages: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
-# Fast path: everything already present.
-cache_complete() {
+# Is the part of arch $1 (arm64, amd64) complete?  Its stamp variables
+# are QME_GUEST_* for arm64, QME_GUEST_AMD64_* for amd64.
+arch_complete() {
 	[ -f "$stamp" ] || return 1
 	# shellcheck disable=SC1090
 	(
 		set +u
 		. "$stamp" || exit 1
+		if [ "$1" = amd64 ]; then
+			QME_GUEST_KERNEL=$QME_GUEST_AMD64_KERNEL
+			QME_GUEST_KDIR=$QME_GUEST_AMD64_KDIR
+			QME_GUEST_KMODULES=$QME_GUEST_AMD64_KMODULES
+			QME_GUEST_ROOTFS=$QME_GUEST_AMD64_ROOTFS
+			[ -n "$QME_GUEST_KERNEL" ] || exit 1
+		fi
 		for f in "$QME_GUEST_KERNEL" "$QME_GUEST_KDIR/Makefile" \
 			"$QME_GUEST_KMODULES/modules.builtin" \
 			"$QME_GUEST_KDIR/scripts/mod/modpost" \
@@ -65,6 +78,9 @@ cache_complete() {
 			[ -e "$f" ] || exit 1
 		done
 	)
+}
+cache_complete() {
+	arch_complete arm64 && arch_complete amd64
 }
 
 if [ "$check" = 1 ]; then
@@ -107,52 +123,67 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64 ||
 	fi
 fi
 
-# Resolve the kernel ABI from the metapackage (local apt lists, no network).
-image_pkg=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null |
-	sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*-arm64\).*/\1/p' | head -n1)
-[ -n "$image_pkg" ] ||
-	die "cannot resolve linux-image-arm64:arm64; fix: dpkg --add-architecture arm64 && apt-get update"
-abi=${image_pkg#linux-image-}
-abi=${abi%-arm64}
-kver=$(apt-cache policy "$image_pkg:arm64" | sed -n 's/^ *Candidate: //p')
-[ -n "$kver" ] && [ "$kver" != "(none)" ] || die "no candidate for $image_pkg:arm64"
+# The kernel ABI: kept from the stamp while the arm64 part is complete
+# (the amd64 part then joins it), else resolved from the metapackage
+# (local apt lists, no network).
+abi= kver=
+if [ "$refresh" != 1 ] && arch_complete arm64; then
+	# shellcheck disable=SC1090
+	abi=$(. "$stamp" && echo "$QME_GUEST_ABI")
+	# shellcheck disable=SC1090
+	kver=$(. "$stamp" && echo "$QME_GUEST_KVERSION")
+fi
+if [ -z "$abi" ] || [ -z "$kver" ]; then
+	image_pkg=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*-arm64\).*/\1/p' | head -n1)
+	[ -n "$image_pkg" ] ||
+		die "cannot resolve linux-image-arm64:arm64; fix: dpkg --add-architecture arm64 && apt-get update"
+	abi=${image_pkg#linux-image-}
+	abi=${abi%-arm64}
+	kver=$(apt-cache policy "$image_pkg:arm64" | sed -n 's/^ *Candidate: //p')
+	[ -n "$kver" ] && [ "$kver" != "(none)" ] || die "no candidate for $image_pkg:arm64"
+fi
 kmajor=$(echo "$abi" | cut -d. -f1,2)
 say "kernel ABI $abi (package version $kver)"
 
 # name[:arch][=version] for each package; the kernel pieces are pinned to the
-# image version so headers, kbuild and image always match.
-pkgs="
-$image_pkg:arm64=$kver
-linux-headers-$abi-arm64:arm64=$kver
-linux-headers-$abi-common=$kver
-linux-kbuild-$kmajor=$kver
-busybox-static:arm64
-pciutils:arm64
-libpci3:arm64
-libkmod2:arm64
-libudev1:arm64
-zlib1g:arm64
-liblzma5:arm64
-libzstd1:arm64
-libssl3:arm64
-libc6:arm64
-pci.ids
-"
+# image version so headers, kbuild and image always match, on both arches.
+# The guest userland is the same list on each arch: busybox, and pciutils
+# with its NEEDED closure.
+userland="busybox-static pciutils libpci3 libkmod2 libudev1 zlib1g liblzma5
+libzstd1 libssl3 libc6"
+pkgs_for() { # pkgs_for ARCH
+	echo "linux-image-$abi-$1:$1=$kver"
+	echo "linux-headers-$abi-$1:$1=$kver"
+	echo "linux-headers-$abi-common=$kver"
+	echo "linux-kbuild-$kmajor=$kver"
+	for p in $userland; do echo "$p:$1"; done
+	echo pci.ids
+}
+# Only the parts that are missing: the other arch's trees stay untouched.
+arches=
+for a in arm64 amd64; do
+	if [ "$refresh" = 1 ] || ! arch_complete $a; then
+		arches="$arches $a"
+	fi
+done
+pkgs=$(for a in $arches; do pkgs_for $a; done | sort -u)
 
-# Which .deb in debs/ satisfies "name[:arch][=version]"?
+# Which .deb in debs/ satisfies "name[:arch][=version]"?  A package without
+# an arch is the host's (amd64) or arch-independent.
 deb_for() {
 	spec=$1
 	name=${spec%%[:=]*}
 	ver=
 	case $spec in *=*) ver=${spec#*=} ;; esac
-	arch=all
+	arch=amd64
 	case $spec in *:arm64*) arch=arm64 ;; esac
 	if [ -z "$ver" ]; then
 		ver=$(apt-cache policy "${spec%%=*}" 2>/dev/null | sed -n 's/^ *Candidate: //p')
 	fi
 	# apt-get download encodes ':' of the epoch as %3a
 	fver=$(echo "$ver" | sed 's/:/%3a/')
-	for a in $arch amd64 all arm64; do
+	for a in $arch all; do
 		f=$debs/${name}_${fver}_$a.deb
 		[ -f "$f" ] && { echo "$f"; return 0; }
 	done
@@ -179,68 +210,86 @@ if [ -n "$missing" ]; then
 	fi
 fi
 
-# Unpack into fresh trees so a refresh never mixes versions.
-rm -rf "$cache/headers.new" "$cache/rootfs.new" "$cache/kernel.new"
-mkdir -p "$cache/headers.new" "$cache/rootfs.new" "$cache/kernel.new"
+# unpack ARCH DIR: the trees of one arch into DIR/{kernel,headers,rootfs},
+# through fresh trees so that a refresh never mixes versions.
+unpack() {
+	arch=$1 dir=$2
+	kname=$abi-$arch
+	mkdir -p "$dir"
+	rm -rf "$dir/headers.new" "$dir/rootfs.new" "$dir/kernel.new"
+	mkdir -p "$dir/headers.new" "$dir/rootfs.new" "$dir/kernel.new"
+	for spec in $(pkgs_for "$arch"); do
+		f=$(deb_for "$spec") || die "internal: $spec vanished from $debs"
+		case $spec in
+		linux-image-*)
+			dpkg-deb --fsys-tarfile "$f" |
+				tar -x -C "$dir/kernel.new" --wildcards './boot/*' \
+					"./lib/modules/$kname/modules.builtin*" \
+					"./lib/modules/$kname/modules.order"
+			;;
+		linux-headers-*|linux-kbuild-*)
+			dpkg-deb -x "$f" "$dir/headers.new"
+			;;
+		*)
+			dpkg-deb -x "$f" "$dir/rootfs.new"
+			;;
+		esac
+	done
 
-for spec in $pkgs; do
-	f=$(deb_for "$spec") || die "internal: $spec vanished from $debs"
-	case $spec in
-	linux-image-*)
-		dpkg-deb --fsys-tarfile "$f" |
-			tar -x -C "$cache/kernel.new" --wildcards './boot/*' \
-				"./lib/modules/$abi-arm64/modules.builtin*" \
-				"./lib/modules/$abi-arm64/modules.order"
-		;;
-	linux-headers-*|linux-kbuild-*)
-		dpkg-deb -x "$f" "$cache/headers.new"
-		;;
-	*)
-		dpkg-deb -x "$f" "$cache/rootfs.new"
-		;;
+	# Kernel: Debian's arm64 vmlinuz is a plain Image (gunzip if it ever is
+	# not); QEMU boots the amd64 bzImage as it is.
+	vmlinuz=$dir/kernel.new/boot/vmlinuz-$kname
+	[ -f "$vmlinuz" ] || die "linux-image-$kname has no /boot/vmlinuz-$kname"
+	if [ "$arch" = amd64 ]; then
+		cp "$vmlinuz" "$dir/kernel.new/vmlinuz"
+	elif gzip -t "$vmlinuz" 2>/dev/null; then
+		gzip -dc "$vmlinuz" >"$dir/kernel.new/Image"
+	else
+		cp "$vmlinuz" "$dir/kernel.new/Image"
+	fi
+	cp "$dir/kernel.new/boot/config-$kname" "$dir/kernel.new/config"
+	rm -rf "$dir/kernel.new/boot"
+	mv "$dir/kernel.new/lib/modules/$kname" "$dir/kernel.new/modules"
+	rm -rf "$dir/kernel.new/lib"
+
+	# Headers: make the absolute /usr/src and /usr/lib paths point into the cache.
+	hdr=$dir/headers.new
+	[ -f "$hdr/usr/src/linux-headers-$kname/Makefile" ] ||
+		die "headers tree incomplete: $hdr/usr/src/linux-headers-$kname/Makefile"
+	final_hdr=$dir/headers
+	grep -rlI --include=Makefile --include='*.mk' -e '/usr/src/' -e '/usr/lib/linux-kbuild' \
+		"$hdr/usr/src" 2>/dev/null | while read -r mf; do
+		sed -i -e "s|\([[:space:]=]\)/usr/src/|\1$final_hdr/usr/src/|g" \
+			-e "s|\([[:space:]=]\)/usr/lib/linux-kbuild|\1$final_hdr/usr/lib/linux-kbuild|g" "$mf"
+	done
+	# Absolute symlinks (scripts, tools) likewise.
+	find "$hdr" -type l | while read -r l; do
+		t=$(readlink "$l")
+		case $t in
+		/usr/*) ln -sfn "$final_hdr$t" "$l" ;;
+		esac
+	done
+
+	# Rootfs sanity: the dynamic loader and the tools must be there.
+	root=$dir/rootfs.new
+	[ -x "$root/bin/busybox" ] || die "busybox-static:$arch did not provide /bin/busybox"
+	[ -x "$root/usr/bin/lspci" ] || die "pciutils:$arch did not provide /usr/bin/lspci"
+	case $arch in
+	arm64) ld=lib/ld-linux-aarch64.so.1 ;;
+	*) ld=lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 ;;
 	esac
-done
+	[ -e "$root/$ld" ] || die "libc6:$arch did not provide /$ld"
 
-# Kernel: Debian's arm64 vmlinuz is a plain Image; gunzip if it ever is not.
-vmlinuz=$cache/kernel.new/boot/vmlinuz-$abi-arm64
-[ -f "$vmlinuz" ] || die "$image_pkg has no /boot/vmlinuz-$abi-arm64"
-if gzip -t "$vmlinuz" 2>/dev/null; then
-	gzip -dc "$vmlinuz" >"$cache/kernel.new/Image"
-else
-	cp "$vmlinuz" "$cache/kernel.new/Image"
-fi
-cp "$cache/kernel.new/boot/config-$abi-arm64" "$cache/kernel.new/config"
-rm -rf "$cache/kernel.new/boot"
-mv "$cache/kernel.new/lib/modules/$abi-arm64" "$cache/kernel.new/modules"
-rm -rf "$cache/kernel.new/lib"
-
-# Headers: make the absolute /usr/src and /usr/lib paths relative to the cache.
-hdr=$cache/headers.new
-kdir_rel=usr/src/linux-headers-$abi-arm64
-[ -f "$hdr/$kdir_rel/Makefile" ] || die "headers tree incomplete: $hdr/$kdir_rel/Makefile"
-final_hdr=$cache/headers
-grep -rlI --include=Makefile --include='*.mk' -e '/usr/src/' -e '/usr/lib/linux-kbuild' \
-	"$hdr/usr/src" 2>/dev/null | while read -r mf; do
-	sed -i -e "s|\([[:space:]=]\)/usr/src/|\1$final_hdr/usr/src/|g" \
-		-e "s|\([[:space:]=]\)/usr/lib/linux-kbuild|\1$final_hdr/usr/lib/linux-kbuild|g" "$mf"
-done
-# Absolute symlinks (scripts, tools) likewise.
-find "$hdr" -type l | while read -r l; do
-	t=$(readlink "$l")
-	case $t in
-	/usr/*) ln -sfn "$final_hdr$t" "$l" ;;
+	for d in kernel headers rootfs; do
+		rm -rf "${dir:?}/$d"
+		mv "$dir/$d.new" "$dir/$d"
+	done
+}
+for a in $arches; do
+	case $a in
+	arm64) unpack arm64 "$cache" ;;
+	amd64) unpack amd64 "$cache/amd64" ;;
 	esac
-done
-
-# Rootfs sanity: the dynamic loader and the tools must be there.
-root=$cache/rootfs.new
-[ -x "$root/bin/busybox" ] || die "busybox-static did not provide /bin/busybox"
-[ -x "$root/usr/bin/lspci" ] || die "pciutils did not provide /usr/bin/lspci"
-[ -e "$root/lib/ld-linux-aarch64.so.1" ] || die "libc6:arm64 did not provide ld-linux-aarch64.so.1"
-
-for d in kernel headers rootfs; do
-	rm -rf "${cache:?}/$d"
-	mv "$cache/$d.new" "$cache/$d"
 done
 
 cat >"$stamp.new" <<EOF
@@ -251,8 +300,14 @@ QME_GUEST_KERNEL='$cache/kernel/Image'
 QME_GUEST_KCONFIG='$cache/kernel/config'
 QME_GUEST_UNAME='$abi-arm64'
 QME_GUEST_KMODULES='$cache/kernel/modules'
-QME_GUEST_KDIR='$cache/headers/$kdir_rel'
+QME_GUEST_KDIR='$cache/headers/usr/src/linux-headers-$abi-arm64'
 QME_GUEST_ROOTFS='$cache/rootfs'
+QME_GUEST_AMD64_KERNEL='$cache/amd64/kernel/vmlinuz'
+QME_GUEST_AMD64_KCONFIG='$cache/amd64/kernel/config'
+QME_GUEST_AMD64_UNAME='$abi-amd64'
+QME_GUEST_AMD64_KMODULES='$cache/amd64/kernel/modules'
+QME_GUEST_AMD64_KDIR='$cache/amd64/headers/usr/src/linux-headers-$abi-amd64'
+QME_GUEST_AMD64_ROOTFS='$cache/amd64/rootfs'
 EOF
 mv "$stamp.new" "$stamp"
 cache_complete || die "cache still incomplete after unpacking (see $stamp)"

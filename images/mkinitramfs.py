@@ -10,8 +10,9 @@ reproducible and needs neither cpio nor fakeroot. Contents:
   /usr/bin/lspci, setpci     pciutils, with the shared libraries they need
                              (NEEDED resolved recursively with readelf)
   /usr/share/misc/pci.ids    pci.ids
-  /lib/modules/UNAME/extra/  the cross-built guest drivers (--module), with
-                             depmod indexes (modprobe, lspci -k);
+  /lib/modules/UNAME/extra/  the guest drivers built for --arch (--module;
+                             NAME.ARCH.ko goes in as NAME.ko), with depmod
+                             indexes (modprobe, lspci -k);
                              /lib/modules/qme links there
   /qme/include/*.h           register headers (--include), for scripts
   /qme/lib/tap.sh            TAP helpers for guest scripts
@@ -35,7 +36,12 @@ import subprocess
 import sys
 import tempfile
 
-LIB_DIRS = ["lib/aarch64-linux-gnu", "usr/lib/aarch64-linux-gnu", "lib", "usr/lib"]
+# Per guest arch (QEMU's target name): Debian's multiarch triplet, the
+# program interpreter, and the prefix of its variables in guest.env.
+ARCHES = {
+    "aarch64": ("aarch64-linux-gnu", "lib/ld-linux-aarch64.so.1", "QME_GUEST_"),
+    "x86_64": ("x86_64-linux-gnu", "lib64/ld-linux-x86-64.so.2", "QME_GUEST_AMD64_"),
+}
 
 
 class Cpio:
@@ -104,8 +110,8 @@ def needed(path):
     return libs
 
 
-def find_lib(rootfs, name):
-    for d in LIB_DIRS:
+def find_lib(rootfs, triplet, name):
+    for d in ("lib/" + triplet, "usr/lib/" + triplet, "lib", "usr/lib"):
         p = os.path.join(rootfs, d, name)
         if os.path.lexists(p):
             return os.path.join(d, name)
@@ -130,11 +136,17 @@ def busybox_applets(binary):
     return names
 
 
-def add_module_indexes(c, env, modules):
+def module_file(ko):
+    """NAME.ko for NAME.ko or NAME.ARCH.ko: modprobe finds a module by its
+    file name, and module names have no dots."""
+    return os.path.basename(ko).split(".", 1)[0] + ".ko"
+
+
+def add_module_indexes(c, env, prefix, modules):
     """/lib/modules/UNAME with the kernel's builtin lists and depmod indexes
     covering our modules (in extra/), so libkmod (lspci -k) and modprobe work."""
-    uname = env.get("QME_GUEST_UNAME")
-    kmods = env.get("QME_GUEST_KMODULES")
+    uname = env.get(prefix + "UNAME")
+    kmods = env.get(prefix + "KMODULES")
     depmod = shutil.which("depmod") or next(
         (p for p in ("/usr/sbin/depmod", "/sbin/depmod") if os.path.exists(p)), None)
     if not uname or not kmods or not depmod:
@@ -147,7 +159,7 @@ def add_module_indexes(c, env, modules):
         for name in os.listdir(kmods):
             shutil.copy(os.path.join(kmods, name), mdir)
         for ko in modules:
-            shutil.copy(ko, os.path.join(mdir, "extra"))
+            shutil.copy(ko, os.path.join(mdir, "extra", module_file(ko)))
         subprocess.run([depmod, "-b", stage, uname], check=True)
         for dirpath, dirnames, filenames in os.walk(mdir):
             dirnames.sort()
@@ -174,6 +186,8 @@ def read_env(stamp):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--guest-env", required=True, help="guest.env stamp of the package cache")
+    ap.add_argument("--arch", choices=sorted(ARCHES), default="aarch64",
+                    help="guest arch (QEMU target name): which rootfs and kernel modules")
     ap.add_argument("--init", required=True)
     ap.add_argument("--tap", required=True, help="TAP helper library")
     ap.add_argument("--module", action="append", default=[], help=".ko to include")
@@ -188,7 +202,8 @@ def main():
     args = ap.parse_args()
 
     env = read_env(args.guest_env)
-    rootfs = env["QME_GUEST_ROOTFS"]
+    triplet, interp, prefix = ARCHES[args.arch]
+    rootfs = env[prefix + "ROOTFS"]
     deps = [args.guest_env, args.init, args.tap] + list(args.module)
 
     c = Cpio()
@@ -227,15 +242,16 @@ def main():
         while os.path.islink(src):
             tgt = os.readlink(src)
             c.symlink(rel, tgt)
-            rel = os.path.normpath(os.path.join(os.path.dirname(rel), tgt))
+            # An absolute target is inside the rootfs too (lib64/ld.so).
+            rel = os.path.normpath(os.path.join(os.path.dirname(rel), tgt)).lstrip("/")
             src = os.path.join(rootfs, rel)
         with open(src, "rb") as f:
             c.file(rel, f.read(), 0o755)
         for lib in needed(src):
-            if lib == "ld-linux-aarch64.so.1":
-                todo.append("lib/ld-linux-aarch64.so.1")
+            if lib == os.path.basename(interp):
+                todo.append(interp)
                 continue
-            found = find_lib(rootfs, lib)
+            found = find_lib(rootfs, triplet, lib)
             if not found:
                 sys.exit("mkinitramfs: %s needs %s, not in %s" % (rel, lib, rootfs))
             todo.append(found)
@@ -245,10 +261,10 @@ def main():
     with open(pciids, "rb") as f:
         c.file("usr/share/misc/pci.ids", f.read())
 
-    if not add_module_indexes(c, env, args.module):
+    if not add_module_indexes(c, env, prefix, args.module):
         for ko in args.module:
             with open(ko, "rb") as f:
-                c.file("lib/modules/qme/" + os.path.basename(ko), f.read())
+                c.file("lib/modules/qme/" + module_file(ko), f.read())
 
     for inc in args.include:
         deps.append(inc)

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Boot a guest under the stock qemu-system-aarch64 and report TAP.
+"""Boot a guest under the stock qemu-system-aarch64 (or -x86_64) and report TAP.
 
 Linux mode (default): boots the Debian arm64 kernel with our initramfs and
-'qme.test=NAME'; the guest's /init runs /qme/tests/NAME.sh, which prints TAP.
+'qme.test=NAME' in -M virt (--arch x86_64: the amd64 kernel and initramfs in
+-M q35); the guest's /init runs /qme/tests/NAME.sh, which prints TAP.
 The guest's results are re-emitted (renumbered) on stdout, followed by one
 result of our own: the guest ran to completion (QEMU powered off by itself
 before the timeout, the script exited 0 with a matching plan, and the kernel
@@ -16,8 +17,8 @@ Extra QEMU arguments (typically -device ...) follow '--'.
 
 Environment: QME_LOADER (path of the module loader .so) is put into
 LD_PRELOAD of the QEMU child only; QME_MODULE_PATH and the rest of the
-environment are passed through. QEMU (or QME_QEMU) overrides the emulator
-binary.
+environment are passed through. --qemu, else QEMU (or QME_QEMU) for aarch64,
+overrides the emulator binary.
 """
 
 import argparse
@@ -51,6 +52,16 @@ SANITIZER_NOTE = re.compile(
 PRINTK_RE = re.compile(r"^\[\s*\d+\.\d+\]\s*")
 
 
+# Per QEMU target: machine, guest console, default -cpu.
+# pauth-impdef=on: QEMU's own pointer-authentication hash instead of the
+# architected QARMA5, which TCG emulates slowly; the guest sees the same
+# features. Boot+test drops from ~19 s to ~5 s. --cpu max for the plain one.
+ARCHES = {
+    "aarch64": ("virt", "ttyAMA0", "max,pauth-impdef=on"),
+    "x86_64": ("q35", "ttyS0", "max"),
+}
+
+
 def out(line=""):
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -71,15 +82,19 @@ def child_env():
     return env
 
 
-def qemu_binary():
+def qemu_binary(args):
+    if args.qemu:
+        return args.qemu
+    if args.arch != "aarch64":
+        return "qemu-system-" + args.arch
     return os.environ.get("QEMU") or os.environ.get("QME_QEMU") or "qemu-system-aarch64"
 
 
-def device_available(name, env):
+def device_available(args, name, env):
     """Is -device NAME known to this QEMU (with the loader preloaded)?"""
     try:
         r = subprocess.run(
-            [qemu_binary(), "-M", "virt", "-device", "help"],
+            [qemu_binary(args), "-M", ARCHES[args.arch][0], "-device", "help"],
             env=env, capture_output=True, text=True, timeout=30,
         )
     except (OSError, subprocess.TimeoutExpired):
@@ -144,14 +159,15 @@ def dump_console(text, why):
 def linux_mode(args, extra):
     env = child_env()
     for dev in args.require_device:
-        if not device_available(dev, env):
+        if not device_available(args, dev, env):
             out("1..0 # SKIP -device %s is not available in this build" % dev)
             return 0
-    append = "console=ttyAMA0 quiet panic=-1 qme.test=%s" % args.test
+    machine, console, _ = ARCHES[args.arch]
+    append = "console=%s quiet panic=-1 qme.test=%s" % (console, args.test)
     if args.append:
         append += " " + args.append
     argv = [
-        qemu_binary(), "-M", "virt", "-cpu", args.cpu, "-m", "512", "-nographic",
+        qemu_binary(args), "-M", machine, "-cpu", args.cpu, "-m", "512", "-nographic",
         "-no-reboot", "-nic", "none", "-kernel", args.kernel, "-initrd", args.initrd,
         "-append", append,
     ] + extra
@@ -236,7 +252,7 @@ def linux_mode(args, extra):
 def firmware_mode(args, extra):
     env = child_env()
     argv = [
-        qemu_binary(), "-M", "virt", "-cpu", args.cpu, "-m", "128", "-nographic",
+        qemu_binary(args), "-M", "virt", "-cpu", args.cpu, "-m", "128", "-nographic",
         "-no-reboot", "-nic", "none", "-kernel", args.firmware,
     ] + extra
     out("# " + " ".join(shlex.quote(a) for a in argv))
@@ -277,14 +293,18 @@ def main():
                     help="firmware mode: text the console must show")
     ap.add_argument("--require-device", action="append", default=[],
                     help="skip unless -device NAME exists")
-    # pauth-impdef=on: QEMU's own pointer-authentication hash instead of the
-    # architected QARMA5, which TCG emulates slowly; the guest sees the same
-    # features. Boot+test drops from ~19 s to ~5 s. --cpu max for the plain one.
-    ap.add_argument("--cpu", default="max,pauth-impdef=on")
+    ap.add_argument("--arch", choices=sorted(ARCHES), default="aarch64",
+                    help="QEMU target: aarch64 (-M virt) or x86_64 (-M q35)")
+    ap.add_argument("--qemu", help="the emulator binary")
+    ap.add_argument("--cpu", help="-cpu (default: per --arch)")
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--log", help="also write the console log here")
     args = ap.parse_args(argv)
+    if not args.cpu:
+        args.cpu = ARCHES[args.arch][2]
     if args.firmware:
+        if args.arch != "aarch64":
+            ap.error("--firmware boots on aarch64 (-M virt) only")
         return firmware_mode(args, extra)
     if not (args.kernel and args.initrd and args.test):
         ap.error("--kernel, --initrd and --test are required (or --firmware)")
