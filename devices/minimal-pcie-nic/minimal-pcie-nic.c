@@ -28,7 +28,6 @@
 #include "hw/pci/msi.h"
 #include "hw/pci/msix.h"
 #include "hw/qdev-properties.h"
-#include "hw/core/qdev-prop-internal.h"
 #include "migration/vmstate.h"
 #include "qme/pci-config.h"
 #include "qme/qdev-props.h"
@@ -449,14 +448,9 @@ static const QEnumLookup minimal_pcie_nic_stage_lookup = {
     .size = MPN_STAGE__MAX,
 };
 
-static const PropertyInfo minimal_pcie_nic_prop_stage = {
-    .name = "MinimalPcieNicStage",
-    .description = "basic/mmio/msi/msix",
-    .enum_table = &minimal_pcie_nic_stage_lookup,
-    .get = qdev_propinfo_get_enum,
-    .set = qdev_propinfo_set_enum,
-    .set_default_value = qdev_propinfo_set_default_value_enum,
-};
+static const PropertyInfo minimal_pcie_nic_prop_stage =
+    QME_PROP_ENUM_INFO("MinimalPcieNicStage", "basic/mmio/msi/msix",
+                       &minimal_pcie_nic_stage_lookup);
 
 static Property minimal_pcie_nic_properties[] = {
     DEFINE_PROP_SIGNED("stage", MinimalPcieNicState, stage, MPN_STAGE_MSIX,
@@ -476,7 +470,7 @@ static bool minimal_pcie_nic_has_buf(void *opaque, int version_id)
     return s->stage != MPN_STAGE_BASIC;
 }
 
-static const VMStateDescription vmstate_mpn = {
+static const VMStateDescription vmstate_minimal_pcie_nic = {
     .name = TYPE_MINIMAL_PCIE_NIC,
     .version_id = 1,
     .minimum_version_id = 1,
@@ -507,7 +501,7 @@ static void minimal_pcie_nic_class_init(ObjectClass *klass, void *data)
     dc->desc = "PCIe NIC of seed 004: stages basic/mmio/msi/msix, doorbell, "
                "DMA engine (qemu-modules-extra)";
     dc->reset = minimal_pcie_nic_reset;
-    dc->vmsd = &vmstate_mpn;
+    dc->vmsd = &vmstate_minimal_pcie_nic;
     device_class_set_props(dc, minimal_pcie_nic_properties);
     object_class_property_set_description(klass, "stage",
         "seed stage: basic (1234:11e8, no BAR), mmio (BAR0), msi (MSI at "

@@ -300,20 +300,23 @@ static bool mmio_sockdev_check_properties(MmioSockdevState *s, Error **errp)
         s->protocol = PROTO_BASIC;
     }
     if (qme_sd_parse_address(s->socket, &a, err, sizeof(err)) < 0) {
-        error_setg(errp, "socket=%s", err);
+        error_setg(errp, "%s: property 'socket' (%s): %s", TYPE_MMIO_SOCKDEV,
+                   s->socket, err);
         return false;
     }
     if (s->size < 0x100 || s->size > 0x1000000 || !is_power_of_2(s->size)) {
-        error_setg(errp, "size=0x%x: must be a power of two from 0x100 to "
-                   "0x1000000", s->size);
+        error_setg(errp, "%s: property 'size' (0x%x) must be a power of two "
+                   "from 0x100 to 0x1000000", TYPE_MMIO_SOCKDEV, s->size);
         return false;
     }
     if (s->timeout_ms == 0 || s->timeout_ms > 60000) {
-        error_setg(errp, "timeout-ms=%u: must be 1..60000", s->timeout_ms);
+        error_setg(errp, "%s: property 'timeout-ms' is %u, must be 1 to "
+                   "60000", TYPE_MMIO_SOCKDEV, s->timeout_ms);
         return false;
     }
     if (s->reconnect_ms == 0) {
-        error_setg(errp, "reconnect-ms must not be 0");
+        error_setg(errp, "%s: property 'reconnect-ms' must not be 0",
+                   TYPE_MMIO_SOCKDEV);
         return false;
     }
     return true;
@@ -356,6 +359,35 @@ static void mmio_sockdev_realize(DeviceState *dev, Error **errp)
 fail:
     mmio_sockdev_teardown(s);
 }
+
+/* Enum properties: `-device mmio-sockdev,help` lists their values. */
+static const QEnumLookup mmio_sockdev_protocol_lookup = {
+    .array = (const char *const[]) { "v1", "basic", "seed" },
+    .size = 3,
+};
+
+static const PropertyInfo mmio_sockdev_prop_protocol =
+    QME_PROP_ENUM_INFO("SockdevProtocol", "v1/basic/seed",
+                       &mmio_sockdev_protocol_lookup);
+static const PropertyInfo mmio_sockdev_prop_absent =
+    QME_PROP_ENUM_INFO("SockdevOnAbsent", "fail/wait/run",
+                       &qme_sd_absent_lookup);
+
+static Property mmio_sockdev_properties[] = {
+    DEFINE_PROP_STRING("socket", MmioSockdevState, socket),
+    DEFINE_PROP_SIGNED("protocol", MmioSockdevState, protocol, PROTO_V1,
+                       mmio_sockdev_prop_protocol, int),
+    DEFINE_PROP_SIGNED("on-absent", MmioSockdevState, on_absent,
+                       QME_SD_ABSENT_FAIL, mmio_sockdev_prop_absent, int),
+    DEFINE_PROP_UINT64("addr", MmioSockdevState, addr, 0x0b000000),
+    DEFINE_PROP_UINT32("size", MmioSockdevState, size, 0x1000),
+    DEFINE_PROP_UINT32("irq", MmioSockdevState, irq, 60),
+    DEFINE_PROP_UINT32("timeout-ms", MmioSockdevState, timeout_ms, 500),
+    DEFINE_PROP_UINT32("reconnect-ms", MmioSockdevState, reconnect_ms, 200),
+    DEFINE_PROP_UINT32("wait-ms", MmioSockdevState, wait_ms, 10000),
+    DEFINE_PROP_BOOL("dma", MmioSockdevState, dma, false),
+    DEFINE_PROP_END_OF_LIST(),
+};
 
 /* Migration: the server's state travels in ours. */
 
@@ -410,35 +442,6 @@ static const VMStateDescription vmstate_mmio_sockdev = {
         VMSTATE_QME_REGS(bridge_values, MmioSockdevState),
         VMSTATE_END_OF_LIST()
     },
-};
-
-/* Enum properties: `-device mmio-sockdev,help` lists their values. */
-static const QEnumLookup mmio_sockdev_protocol_lookup = {
-    .array = (const char *const[]) { "v1", "basic", "seed" },
-    .size = 3,
-};
-
-static const PropertyInfo mmio_sockdev_prop_protocol =
-    QME_PROP_ENUM_INFO("SockdevProtocol", "v1/basic/seed",
-                       &mmio_sockdev_protocol_lookup);
-static const PropertyInfo mmio_sockdev_prop_absent =
-    QME_PROP_ENUM_INFO("SockdevOnAbsent", "fail/wait/run",
-                       &qme_sd_absent_lookup);
-
-static Property mmio_sockdev_properties[] = {
-    DEFINE_PROP_STRING("socket", MmioSockdevState, socket),
-    DEFINE_PROP_SIGNED("protocol", MmioSockdevState, protocol, PROTO_V1,
-                       mmio_sockdev_prop_protocol, int),
-    DEFINE_PROP_SIGNED("on-absent", MmioSockdevState, on_absent,
-                       QME_SD_ABSENT_FAIL, mmio_sockdev_prop_absent, int),
-    DEFINE_PROP_UINT64("addr", MmioSockdevState, addr, 0x0b000000),
-    DEFINE_PROP_UINT32("size", MmioSockdevState, size, 0x1000),
-    DEFINE_PROP_UINT32("irq", MmioSockdevState, irq, 60),
-    DEFINE_PROP_UINT32("timeout-ms", MmioSockdevState, timeout_ms, 500),
-    DEFINE_PROP_UINT32("reconnect-ms", MmioSockdevState, reconnect_ms, 200),
-    DEFINE_PROP_UINT32("wait-ms", MmioSockdevState, wait_ms, 10000),
-    DEFINE_PROP_BOOL("dma", MmioSockdevState, dma, false),
-    DEFINE_PROP_END_OF_LIST(),
 };
 
 static void mmio_sockdev_instance_post_init(Object *obj)

@@ -330,8 +330,9 @@ static void mypci_configurable_realize(PCIDevice *pdev, Error **errp)
 
     if (!is_power_of_2(s->bar2_size) || s->bar2_size < MYCFG_BAR2_SIZE_MIN ||
         s->bar2_size > MYCFG_BAR2_SIZE_MAX) {
-        error_setg(errp, "bar2-size must be a power of two from 4 KiB to "
-                   "1 GiB, not 0x%" PRIx64, s->bar2_size);
+        error_setg(errp, "%s: property 'bar2-size' (0x%" PRIx64 ") must be a "
+                   "power of two from 4 KiB to 1 GiB", TYPE_MYPCI_CONFIGURABLE,
+                   s->bar2_size);
         return;
     }
 
@@ -360,7 +361,8 @@ static void mypci_configurable_realize(PCIDevice *pdev, Error **errp)
         msi_init(pdev, MYCFG_MSI_CAP_OFFSET, 1, true, false, &err) < 0) {
         /* msi=auto on a machine without an MSI controller: INTx only. */
         if (s->msi == ON_OFF_AUTO_ON || msi_nonbroken) {
-            error_propagate_prepend(errp, err, "msi: ");
+            error_propagate_prepend(errp, err, "%s: property 'msi': ",
+                                    TYPE_MYPCI_CONFIGURABLE);
             return;
         }
         error_free(err);
@@ -425,8 +427,9 @@ static void mypci_configurable_set_value(Object *obj, Visitor *v,
         return;
     }
     if (!DEVICE(obj)->realized) {
-        error_setg(errp, "value: settable only on a running device; "
-                   "use reg= for the initial value");
+        error_setg(errp, "%s: property 'value' is settable only on a running "
+                   "device; use reg= for the initial value",
+                   TYPE_MYPCI_CONFIGURABLE);
         return;
     }
     trace_mypci_configurable_qom_set_value(value);
@@ -442,7 +445,7 @@ static Property mypci_configurable_properties[] = {
     DEFINE_PROP_END_OF_LIST(),
 };
 
-static const VMStateDescription vmstate_mycfg = {
+static const VMStateDescription vmstate_mypci_configurable = {
     .name = TYPE_MYPCI_CONFIGURABLE,
     .version_id = 1,
     .minimum_version_id = 1,
@@ -473,7 +476,7 @@ static void mypci_configurable_class_init(ObjectClass *klass, void *data)
     dc->desc = "Configurable PCI/PCIe device: register, interrupts, "
                "RAM BAR, DMA (qemu-modules-extra)";
     dc->reset = mypci_configurable_reset;
-    dc->vmsd = &vmstate_mycfg;
+    dc->vmsd = &vmstate_mypci_configurable;
     device_class_set_props(dc, mypci_configurable_properties);
     object_class_property_set_description(klass, "reg",
         "Value of the VALUE register (BAR0 0x00) after reset; default 0");

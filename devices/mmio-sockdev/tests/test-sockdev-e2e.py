@@ -87,11 +87,13 @@ dt = time.time() - t0
 ok(rc != 0 and 'timed out' in out and dt < 5,
    f'SYNs dropped: connect gives up after timeout-ms ({dt:.1f} s)', out)
 for prop, word in (('protocol=x', "'protocol' does not accept value 'x'"),
-                   ('size=0x1001', 'size='),
-                   ('addr=0x9000000', 'addr='), ('irq=500', 'irq=500'),
+                   ('size=0x1001', "property 'size' (0x1001)"),
+                   ('addr=0x9000000', "property 'addr' (0x9000000+0x1100) "
+                    "overlaps"),
+                   ('irq=500', "property 'irq' is 500"),
                    ('on-absent=x', "'on-absent' does not accept value 'x'"),
-                   ('socket=udp:x', 'socket=udp:x'),
-                   ('timeout-ms=0', 'timeout-ms=0')):
+                   ('socket=udp:x', "property 'socket' (udp:x)"),
+                   ('timeout-ms=0', "property 'timeout-ms' is 0")):
     rc, out = run_qemu(['-device', f'mmio-sockdev,{prop}'])
     ok(rc != 0 and word in out, f'bad property {prop} is refused by name',
        out)

@@ -1004,13 +1004,14 @@ static const BadProp bad_props[] = {
     { "reg=notanumber", "'reg'" },
     { "reg=0x100000000", "'reg'" },
     { "reg=-1", "'reg'" },
-    { "bar2-size=3000", "bar2-size" },
-    { "bar2-size=0", "bar2-size" },
-    { "bar2-size=2K", "bar2-size" },
-    { "bar2-size=2G", "bar2-size" },
+#define BAR2_RULE "must be a power of two from 4 KiB to 1 GiB"
+    { "bar2-size=3000", "property 'bar2-size' (0xbb8) " BAR2_RULE },
+    { "bar2-size=0", "property 'bar2-size' (0x0) " BAR2_RULE },
+    { "bar2-size=2K", "property 'bar2-size' (0x800) " BAR2_RULE },
+    { "bar2-size=2G", "property 'bar2-size' (0x80000000) " BAR2_RULE },
     { "bar2-size=lots", "'bar2-size'" },
     { "msi=maybe", "'msi'" },
-    { "value=1", "value" },
+    { "value=1", "property 'value' is settable only on a running device" },
 };
 
 static void test_bad_props(void)
