@@ -381,7 +381,8 @@ static Property mmio_sockdev_properties[] = {
                        QME_SD_ABSENT_FAIL, mmio_sockdev_prop_absent, int),
     DEFINE_PROP_UINT64("addr", MmioSockdevState, addr, 0x0b000000),
     DEFINE_PROP_UINT32("size", MmioSockdevState, size, 0x1000),
-    DEFINE_PROP_UINT32("irq", MmioSockdevState, irq, 60),
+    /* After stopwatch's 176: SPIs below are virt's (GICv2m, platform bus). */
+    DEFINE_PROP_UINT32("irq", MmioSockdevState, irq, 177),
     DEFINE_PROP_UINT32("timeout-ms", MmioSockdevState, timeout_ms, 500),
     DEFINE_PROP_UINT32("reconnect-ms", MmioSockdevState, reconnect_ms, 200),
     DEFINE_PROP_UINT32("wait-ms", MmioSockdevState, wait_ms, 10000),
@@ -482,7 +483,7 @@ static void mmio_sockdev_class_init(ObjectClass *klass, void *data)
     object_class_property_set_description(klass, "size",
         "window size in bytes, a power of two");
     object_class_property_set_description(klass, "irq",
-        "GIC SPI number of the interrupt line");
+        "GIC SPI number of the interrupt line (176-255 are free on virt)");
     object_class_property_set_description(klass, "timeout-ms",
         "longest wait for a reply or a TCP connect, then the server is lost");
     object_class_property_set_description(klass, "reconnect-ms",

@@ -333,7 +333,7 @@ static void stopwatch_class_init(ObjectClass *klass, void *data)
         "Guest physical address of the 4 KiB pass-through time page "
         "(default, shown as 2^64-1: addr + 0x1000)");
     object_class_property_set_description(klass, "spi",
-        "GIC SPI number of the alarm interrupt (48-73 are free on virt)");
+        "GIC SPI number of the alarm interrupt (176-255 are free on virt)");
     object_class_property_set_description(klass, "period-ns",
         "Update period of the pass-through page in ns, its resolution "
         "(minimum 10000)");

@@ -10,6 +10,8 @@
 #     is the helper's message;
 #   - device_add and device_del in a running QEMU are refused with one
 #     error, and the set of devices and the memory map stay as they were;
+#   - the default SPIs are not the ones virt's GICv2m frame gives PCI
+#     MSIs;
 #   - the node in the guest's device tree has the compatible string, reg
 #     (every region), reg-names, interrupts (SPI, level high) and the
 #     root's interrupt-parent.
@@ -125,6 +127,19 @@ def state():
 
 before = state()
 ok(before[0] == sorted(PLACED), 'three devices at start-up', before[0])
+
+# virt's default GICv2 has a GICv2m frame: PCI MSIs arrive on its SPIs,
+# which its MSI_TYPER names (first interrupt ID in bits 25:16, count in
+# 9:0). A device's default SPI must not be one of them.
+typer = qmp.xp_words(0x08020008, 1)[0]
+v2m = range((typer >> 16 & 0x3ff) - 32, (typer >> 16 & 0x3ff) - 32 +
+            (typer & 0x3ff))
+for name, prop in (('stopwatch', 'spi'), ('mmio-sockdev', 'irq')):
+    spi = qmp.cmd('qom-get', path=f'/machine/peripheral/{name}',
+                  property=prop).get('return')
+    ok(len(v2m) == 64 and spi is not None and spi not in v2m,
+       f'{name}: default {prop} {spi} is not one of the GICv2m frame\'s '
+       f'MSI SPIs ({v2m.start}-{v2m.stop - 1})', f'MSI_TYPER {typer:#x}')
 for name, extra, _, _, _, _ in DEVICES:
     r = qmp.cmd('device_add', driver=name, id=f'{name}-2', addr='0x0a030000')
     err = r.get('error', {}).get('desc')
@@ -193,14 +208,14 @@ for gic in ('2', '3'):
             'compatible': b'qme,stopwatch\0',
             'reg': reg((0x0a004000, 0x1000), (0x0a005000, 0x1000)),
             'reg-names': b'regs\0shm\0',
-            'interrupts': [0, 48, 4]},
+            'interrupts': [0, 176, 4]},
         'sockdev-uart@a010000': {
             'compatible': b'qemu-modules-extra,sockdev-uart\0',
             'reg': reg((0x0a010000, 0x1000))},
         'mmio-sockdev@a020000': {
             'compatible': b'qemu-modules-extra,mmio-sockdev\0',
             'reg': reg((0x0a020000, 0x1000), (0x0a021000, 0x100)),
-            'interrupts': [0, 60, 4]},
+            'interrupts': [0, 177, 4]},
         'mmio-sockdev@a040000': {
             'compatible': b'qemu-modules-extra,mmio-sockdev\0',
             'reg': reg((0x0a040000, 0x2000), (0x0a042000, 0x100)),

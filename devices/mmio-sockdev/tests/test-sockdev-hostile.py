@@ -68,7 +68,7 @@ print(f'# seed {args.seed}\n# replay: meson test -C {args.builddir} '
 
 W = 0x0b000000                  # window: 0x1000 bytes, then the bridge
 BR = W + 0x1000
-SPI = 60
+SPI = 177
 RAM = 0x40000000
 RAM_SIZE = 32 << 20
 RAM_END = RAM + RAM_SIZE

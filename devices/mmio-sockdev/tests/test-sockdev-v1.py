@@ -46,7 +46,7 @@ TMP = guard('sockdev-v1-', 100)
 
 W = 0x0b000000                  # window (sockdev-test.regs.toml offsets)
 BR = W + 0x1000                 # bridge block (mmio-sockdev.regs.toml)
-SPI = 60                        # default irq property: GIC input 60
+SPI = 177                       # default irq property: GIC input 177
 RAM, RAM_END = 0x40000000, 0x48000000   # -m 128
 R_ID, R_SCRATCH, R_IRQ, R_RESULT = 0x00, 0x04, 0x08, 0x0c
 R_DMA_SRC, R_DMA_DST, R_DMA_LEN, R_DMA_GO, R_MISBEHAVE = \
@@ -135,7 +135,7 @@ ok(q.readq(BR + 8) == 0 and
 # The server's IRQ arrives between accesses, through the main loop.
 q.writel(W + R_IRQ, 1)
 wait_for(lambda: q.status() and q.irqs)
-ok(q.irqs == [('raise', SPI)], 'IRQ raise reaches GIC input 60 '
+ok(q.irqs == [('raise', SPI)], f'IRQ raise reaches GIC input {SPI} '
    'without a window access', q.irqs)
 # Lowered while QEMU waits for a read: handled before the reply.
 q.writel(W + R_IRQ, 0)

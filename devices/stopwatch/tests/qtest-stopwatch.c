@@ -17,7 +17,7 @@
 
 #define BASE        0x0a004000ULL       /* the defaults: free room on virt */
 #define SHM         (BASE + STOPWATCH_SHM_OFFSET)
-#define SPI         48
+#define SPI         STOPWATCH_DEFAULT_SPI
 #define MS          1000000LL
 
 #define REG(r)      (BASE + STOPWATCH_REG_##r)
