@@ -16,16 +16,17 @@
 #include "migration/vmstate.h"
 #include "qme/regtable.h"
 
+/*
+ * Embedded in the device state, hence a complete type; only blk and mr are
+ * for devices (the table glue's private state follows them).
+ */
 typedef struct QmeMmioRegs {
     QmeRegBlock blk;
     MemoryRegion mr;
+
+    /*< private >*/
     const char *name;       /* device name in logs and trace events */
-    /*
-     * The last register read whole and without side effects: guests poll
-     * one register in a loop, and a read of it then skips the engine's
-     * lookup and checks (derived state: never migrated).
-     */
-    const QmeReg *polled;
+    const QmeReg *polled;   /* read cache: see regtable-qemu.c */
 } QmeMmioRegs;
 
 /*

@@ -90,6 +90,12 @@ static bool plain_read(const QmeReg *reg, hwaddr addr, unsigned size)
            !(reg->rc_mask | reg->wo_mask);
 }
 
+/*
+ * regs->polled is the last register read whole and without side effects:
+ * guests poll one register in a loop, and a read of it then skips the
+ * engine's lookup and checks (derived state: never migrated, cleared on
+ * reset).
+ */
 static uint64_t regs_mmio_read(void *opaque, hwaddr addr, unsigned size)
 {
     QmeMmioRegs *regs = opaque;
