@@ -36,7 +36,6 @@
 #define TYPE_MMIO_SOCKDEV "mmio-sockdev"
 OBJECT_DECLARE_SIMPLE_TYPE(MmioSockdevState, MMIO_SOCKDEV)
 
-
 /* Values of the protocol property; seed is the basic protocol's old name. */
 enum { PROTO_V1, PROTO_BASIC, PROTO_SEED };
 
