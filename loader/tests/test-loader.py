@@ -16,6 +16,11 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', '..', 'tests'))
+import sanitizer_note  # noqa: E402
+
 build = os.path.abspath(sys.argv[1])
 qemu = os.environ.get('QME_QEMU', '/usr/bin/qemu-system-aarch64')
 loader = os.environ['QME_LOADER']
@@ -45,18 +50,8 @@ def check(ok, name, detail=''):
             print(f'# {line}')
 
 
-# In a sanitizer build QEMU starts with ASan's note that its coroutines
-# confuse ASan: expected, and not part of QEMU's own output.
-SANITIZER_NOTE = re.compile(
-    r"^(==\d+==WARNING: ASan (doesn't fully support makecontext/swapcontext"
-    r"|is ignoring requested __asan_handle_no_return)|False positive error "
-    r"reports may follow$|For details see https://github.com/google/"
-    r"sanitizers/issues/189$)")
-
-
 def without_sanitizer_note(result):
-    result.stderr = ''.join(l for l in result.stderr.splitlines(True)
-                            if not SANITIZER_NOTE.match(l))
+    result.stderr = sanitizer_note.without_sanitizer_note(result.stderr)
     return result
 
 

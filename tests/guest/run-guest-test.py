@@ -31,6 +31,11 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..'))
+from sanitizer_note import SANITIZER_NOTE  # noqa: E402
+
 TAP_RE = re.compile(r"^(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?(.*)$")
 PLAN_RE = re.compile(r"^1\.\.(\d+)(?:\s*#\s*(.*))?$")
 END_RE = re.compile(r"QME-TEST-END rc=(\d+)")
@@ -42,11 +47,6 @@ KERNEL_BAD = re.compile(
     r"disagrees about version of symbol|Required key not available|"
     # A sanitizer build's QEMU (modules instrumented) shares the console.
     r"ERROR: AddressSanitizer|: runtime error: )"
-)
-# ...which also warns once at start that QEMU's coroutines confuse ASan.
-SANITIZER_NOTE = re.compile(
-    r"^==\d+==WARNING: ASan (doesn't fully support makecontext/swapcontext|"
-    r"is ignoring requested __asan_handle_no_return)"
 )
 # Strip a printk timestamp so "[    1.23] BUG: ..." matches too.
 PRINTK_RE = re.compile(r"^\[\s*\d+\.\d+\]\s*")

@@ -27,7 +27,11 @@ import subprocess
 import sys
 
 # The QEMU, QMP and TAP helpers of mmio-sockdev's tests.
+sys.dont_write_bytecode = True
 sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..'))
+from sanitizer_note import without_sanitizer_note  # noqa: E402
 from sockdev_testlib import (ENV, PROCS, QEMU, Qmp, guard, ok,  # noqa: E402
                              tap_done)
 
@@ -51,10 +55,9 @@ def device(name, extra, props=''):
 
 
 def error_lines(out):
-    # Warnings are not errors (mmio-sockdev without its server warns);
-    # a sanitizer build prints its own ("==PID==...").
-    return [ln for ln in out.splitlines()
-            if ln and not ln.startswith('==') and ': warning: ' not in ln]
+    # Warnings are not errors (mmio-sockdev without its server warns).
+    return [ln for ln in without_sanitizer_note(out).splitlines()
+            if ln and ': warning: ' not in ln]
 
 
 def refused(args, option, msg, label):
