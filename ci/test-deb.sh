@@ -115,9 +115,17 @@ if [ -z "$root_only" ] && [ -n "$build" ]; then
         [ -f "$f" ] && echo "# built $(basename "$f")"
     done
     t=$(now)
-    lintian --fail-on error "$work"/src/*.changes >"$work/lintian.log" 2>&1 &&
+    # lintian leaves its MLDBM caches (mldbm-elf-*) in $TMPDIR: ours, not /tmp.
+    rm -rf "$work/lintian-tmp" && mkdir -p "$work/lintian-tmp"
+    stray_before=$(ls -d /tmp/mldbm-* 2>/dev/null | sort)
+    TMPDIR=$work/lintian-tmp lintian --fail-on error "$work"/src/*.changes \
+        >"$work/lintian.log" 2>&1 &&
         ok "lintian reports no errors" ||
         not_ok "lintian reports no errors"
+    rm -rf "$work/lintian-tmp"
+    [ "$(ls -d /tmp/mldbm-* 2>/dev/null | sort)" = "$stray_before" ] &&
+        ok "lintian leaves no files in /tmp" ||
+        not_ok "lintian leaves no files in /tmp"
     sed 's/^/# lintian: /' "$work/lintian.log"
     echo "# lintian: $(since "$t") s"
 fi
