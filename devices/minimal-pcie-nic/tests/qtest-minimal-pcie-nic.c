@@ -705,13 +705,14 @@ static void mig_cleanup(const char *file)
 
 static void test_migration_msix(Fixture *f, gconstpointer data)
 {
-    g_autofree char *file = mig_file();
+    g_autofree char *file = NULL;
     Fixture dst = { 0 };
     uint8_t a[512], back[512];
 
     if (!f->dev) {
-        return;
+        return;     /* nothing made yet: nothing to remove */
     }
+    file = mig_file();
     msix_setup(f, 4);
     qme_pci_bar_writel(f->dev, 1, 1 * 16 + 12, 1);  /* mask vector 1 */
     reg_write(f, MPN_REG_DOORBELL, 1);              /* pending */
@@ -752,12 +753,13 @@ static void test_migration_msix(Fixture *f, gconstpointer data)
 
 static void test_migration_msi(Fixture *f, gconstpointer data)
 {
-    g_autofree char *file = mig_file();
+    g_autofree char *file = NULL;
     Fixture dst = { 0 };
 
     if (!f->dev) {
-        return;
+        return;     /* nothing made yet: nothing to remove */
     }
+    file = mig_file();
     msi_setup(f, 2);
     qme_pci_config_writel(f->dev, 0x4c, 1 << 2);
     reg_write(f, MPN_REG_DOORBELL, 2);              /* pending */
