@@ -921,6 +921,18 @@ bool qme_qtest_irq_intercept_out(QmeQTest *qt, const char *qom_path)
     return qme_qtest_irq_intercept(qt, "out", qom_path);
 }
 
+bool qme_qtest_intercept_gic(QmeQTest *qt)
+{
+    g_autofree char *gic = qme_qtest_qom_find_type(qt, "/machine",
+                                                   "arm_gic");
+
+    if (!gic) {
+        qme_fail(qt, "no arm_gic under /machine (virt's GICv2)");
+        return false;
+    }
+    return qme_qtest_irq_intercept_in(qt, gic);
+}
+
 /*
  * Consume the asynchronous lines QEMU already sent on the qtest socket.
  * Anything but an IRQ line is a protocol error: no command is outstanding.

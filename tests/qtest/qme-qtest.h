@@ -188,6 +188,12 @@ int64_t qme_qtest_clock_set(QmeQTest *qt, int64_t ns);
  * intercepted (a QEMU restriction).
  */
 bool qme_qtest_irq_intercept_in(QmeQTest *qt, const char *qom_path);
+/*
+ * Intercept the inputs of virt's Arm GIC (GICv2, the default): device
+ * lines are then counted by GIC input number.  Returns false, with a test
+ * failure recorded, if there is no GIC or QEMU refuses.
+ */
+bool qme_qtest_intercept_gic(QmeQTest *qt);
 bool qme_qtest_irq_intercept_out(QmeQTest *qt, const char *qom_path);
 /* Process IRQ lines QEMU already sent, without waiting. */
 void qme_qtest_irq_poll(QmeQTest *qt);

@@ -377,15 +377,12 @@ static void test_msi_vectors(Fixture *f, gconstpointer data)
 static void test_intx(Fixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
-    g_autofree char *gic = NULL;
     int line = QME_VIRT_PCIE_SPI_BASE + SLOT % 4;
 
     if (!d) {
         return;
     }
-    gic = qme_qtest_qom_find_type(f->qt, "/machine", "arm_gic");
-    g_assert_nonnull(gic);
-    if (!gic || !qme_qtest_irq_intercept_in(f->qt, gic)) {
+    if (!qme_qtest_intercept_gic(f->qt)) {
         return;
     }
     g_assert_cmpuint(reg_read(f, MPN_REG_VECTORS), ==, 1);
@@ -418,15 +415,12 @@ static void test_intx(Fixture *f, gconstpointer data)
 static void test_intx_disable_byte(Fixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
-    g_autofree char *gic = NULL;
     int line = QME_VIRT_PCIE_SPI_BASE + SLOT % 4;
 
     if (!d) {
         return;
     }
-    gic = qme_qtest_qom_find_type(f->qt, "/machine", "arm_gic");
-    g_assert_nonnull(gic);
-    if (!gic || !qme_qtest_irq_intercept_in(f->qt, gic)) {
+    if (!qme_qtest_intercept_gic(f->qt)) {
         return;
     }
     reg_write(f, MPN_REG_DOORBELL, 0);

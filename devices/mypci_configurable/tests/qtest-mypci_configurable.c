@@ -123,14 +123,6 @@ static bool has_gic(void)
     return qme_qtest_machine_is("virt");
 }
 
-static char *gic_path(Fixture *f)
-{
-    char *gic = qme_qtest_qom_find_type(f->qt, "/machine", "arm_gic");
-
-    g_assert_nonnull(gic);
-    return gic;
-}
-
 /* Run a DMA transfer and return DMA_STATUS. */
 static uint32_t dma(Fixture *f, bool to_guest, uint64_t src, uint64_t dst,
                     uint32_t len)
@@ -470,13 +462,11 @@ static void test_intx(Fixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
     QmePciDev *d = f->dev;
-    g_autofree char *gic = NULL;
 
     if (!ready(f, true)) {
         return;
     }
-    gic = gic_path(f);
-    if (!gic || !qme_qtest_irq_intercept_in(qt, gic)) {
+    if (!qme_qtest_intercept_gic(qt)) {
         g_assert_not_reached();
         return;
     }
@@ -550,13 +540,11 @@ static void test_intx_disable_byte(Fixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
     QmePciDev *d = f->dev;
-    g_autofree char *gic = NULL;
 
     if (!ready(f, true)) {
         return;
     }
-    gic = gic_path(f);
-    g_assert_true(gic && qme_qtest_irq_intercept_in(qt, gic));
+    g_assert_true(qme_qtest_intercept_gic(qt));
     wr(f, MYCFG_REG_IRQ_ENABLE, MYCFG_IRQ_STATUS_DOORBELL_MASK);
     wr(f, MYCFG_REG_DOORBELL, 1);
     g_assert_true(qme_qtest_irq_level(qt, INTX_LINE));
@@ -582,7 +570,6 @@ static void test_msi(Fixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
     QmePciDev *d = f->dev;
-    g_autofree char *gic = NULL;
     uint16_t flags;
 
     if (!ready(f, true)) {
@@ -592,8 +579,7 @@ static void test_msi(Fixture *f, gconstpointer data)
     g_assert_cmphex(flags & 0x80, ==, 0x80);        /* 64-bit */
     g_assert_cmphex(flags & 0x0e, ==, 0);           /* one vector */
     if (has_gic()) {
-        gic = gic_path(f);
-        g_assert_true(gic && qme_qtest_irq_intercept_in(qt, gic));
+        g_assert_true(qme_qtest_intercept_gic(qt));
     }
 
     qme_qtest_writel(qt, MSI_ADDR, 0);
@@ -654,7 +640,6 @@ static void test_vendor_cap(Fixture *f, gconstpointer data)
     QmePciDev *d = f->dev;
     QmeQTest *qt = f->qt;
     uint32_t features;
-    g_autofree char *gic = NULL;
 
     if (!ready(f, true)) {
         return;
@@ -700,8 +685,7 @@ static void test_vendor_cap(Fixture *f, gconstpointer data)
 
     /* CTRL.RESET_REGS resets BAR0 (and drops a pending INTx); reads 0. */
     if (has_gic()) {
-        gic = gic_path(f);
-        g_assert_true(gic && qme_qtest_irq_intercept_in(qt, gic));
+        g_assert_true(qme_qtest_intercept_gic(qt));
     }
     wr(f, MYCFG_REG_IRQ_ENABLE, 0x1);
     wr(f, MYCFG_REG_DOORBELL, 1);

@@ -211,14 +211,6 @@ static void test_period_property(Fixture *f, gconstpointer data)
     g_assert_cmpuint(page_elapsed(qt), ==, 200000);
 }
 
-static char *find_gic(QmeQTest *qt)
-{
-    char *gic = qme_qtest_qom_find_type(qt, "/machine", "arm_gic");
-
-    g_assert_nonnull(gic);
-    return gic;
-}
-
 /* ALARM is 64 bits: one beyond QEMU's clock range must not fire at once. */
 static void test_alarm_far(Fixture *f, gconstpointer data)
 {
@@ -240,16 +232,13 @@ static void test_alarm_far(Fixture *f, gconstpointer data)
 static void test_alarm_irq(Fixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
-    g_autofree char *gic = NULL;
 
     if (!qt) {
         return;
     }
-    gic = find_gic(qt);
-    if (!gic) {
+    if (!qme_qtest_intercept_gic(qt)) {
         return;
     }
-    g_assert_true(qme_qtest_irq_intercept_in(qt, gic));
     qme_qtest_writeq(qt, REG(ALARM), 5 * MS);
     qme_qtest_writel(qt, REG(INT_ENABLE), STOPWATCH_INT_ENABLE_ALARM_MASK);
     ctrl(qt, STOPWATCH_CTRL_START_MASK);
@@ -293,7 +282,6 @@ static void test_migration(Fixture *f, gconstpointer data)
     QmeQTest *qt = f->qt, *dst;
     g_autofree char *dir = NULL;
     g_autofree char *file = NULL;
-    g_autofree char *gic = NULL;
     uint64_t e;
 
     if (!qt) {
@@ -321,8 +309,7 @@ static void test_migration(Fixture *f, gconstpointer data)
         qme_qtest_clock_step(dst, 2 * MS);
         g_assert_cmpuint(qme_qtest_readq(dst, REG(ELAPSED)), ==, e + 2 * MS);
         /* The alarm is still armed, relative to the elapsed time. */
-        gic = find_gic(dst);
-        g_assert_true(qme_qtest_irq_intercept_in(dst, gic));
+        g_assert_true(qme_qtest_intercept_gic(dst));
         qme_qtest_clock_step(dst, 30 * MS - (e + 2 * MS) - 1);
         g_assert_false(qme_qtest_irq_level(dst, SPI));
         qme_qtest_clock_step(dst, 1);
