@@ -278,7 +278,7 @@ static int qme_status_code(int wait_status)
     return -1;
 }
 
-static char **qme_child_env(void)
+char **qme_qemu_environ(void)
 {
     char **env = g_get_environ();
     const char *loader = g_getenv("QME_LOADER");
@@ -299,7 +299,7 @@ static const char *qme_qemu_binary(void)
 /* fork + exec @argv with stdin from /dev/null, stdout+stderr to @out_fd. */
 static pid_t qme_spawn(char **argv, int out_fd)
 {
-    char **env = qme_child_env();
+    char **env = qme_qemu_environ();
     pid_t parent = getpid();
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     pid_t pid;

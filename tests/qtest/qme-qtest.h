@@ -157,6 +157,13 @@ pid_t qme_qtest_pid(QmeQTest *qt);
 int qme_qemu_run(const char *args, int timeout_ms, char **output);
 
 /*
+ * The environment the harness starts QEMU with: this process's, with
+ * LD_PRELOAD set to $QME_LOADER.  For tests that start QEMU their own way
+ * (a firmware under TCG); free it with g_strfreev().
+ */
+char **qme_qemu_environ(void);
+
+/*
  * Memory and clock (qtest protocol)
  */
 uint8_t qme_qtest_readb(QmeQTest *qt, uint64_t addr);

@@ -342,17 +342,6 @@ static char *built(const char *rel)
     return g_build_filename(root ? root : ".", rel, NULL);
 }
 
-static char **qemu_env(void)
-{
-    char **env = g_get_environ();
-    const char *loader = g_getenv("QME_LOADER");
-
-    if (loader && *loader) {
-        env = g_environ_setenv(env, "LD_PRELOAD", loader, TRUE);
-    }
-    return env;
-}
-
 /* Boot the firmware under TCG; returns QEMU's output (the PL011 console). */
 static char *run_firmware(const char *firmware, const char *device_args)
 {
@@ -363,7 +352,7 @@ static char *run_firmware(const char *firmware, const char *device_args)
                              : "/usr/bin/qemu-system-aarch64",
         firmware, device_args);
     g_auto(GStrv) argv = NULL;
-    g_auto(GStrv) env = qemu_env();
+    g_auto(GStrv) env = qme_qemu_environ();
     g_autofree char *out = NULL;
     g_autofree char *err = NULL;
     int status = -1;
