@@ -17,7 +17,7 @@ packages="
     dpkg-dev flex bison libglib2.0-dev libpixman-1-dev libfdt-dev
     gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
     device-tree-compiler cpio xz-utils kmod
-    clang libclang-rt-14-dev
+    clang libclang-rt-dev python3-venv
     debhelper fakeroot lintian debootstrap binutils util-linux
 "
 
