@@ -25,10 +25,12 @@
 #include "qemu/module.h"
 #include "qapi/error.h"
 #include "hw/pci/pci.h"
+#include "hw/pci/pci_device.h"
 #include "hw/pci/msi.h"
 #include "hw/pci/msix.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
+#include "qme/qemu-compat.h"
 #include "qme/pci-config.h"
 #include "qme/qdev-props.h"
 #include "qme/regtable-qemu.h"
@@ -452,7 +454,7 @@ static const PropertyInfo minimal_pcie_nic_prop_stage =
     QME_PROP_ENUM_INFO("MinimalPcieNicStage", "basic/mmio/msi/msix",
                        &minimal_pcie_nic_stage_lookup);
 
-static Property minimal_pcie_nic_properties[] = {
+static const Property minimal_pcie_nic_properties[] = {
     DEFINE_PROP_SIGNED("stage", MinimalPcieNicState, stage, MPN_STAGE_MSIX,
                        minimal_pcie_nic_prop_stage, int),
     DEFINE_PROP_UINT32("vectors", MinimalPcieNicState, msix_vectors, 4),
@@ -460,7 +462,6 @@ static Property minimal_pcie_nic_properties[] = {
     DEFINE_PROP_UINT32("bar1-size", MinimalPcieNicState, bar1_size,
                        MPN_BAR1_SIZE),
     DEFINE_PROP_UINT32("dma-size", MinimalPcieNicState, dma_size, MPN_DMA_SIZE),
-    DEFINE_PROP_END_OF_LIST(),
 };
 
 static bool minimal_pcie_nic_has_buf(void *opaque, int version_id)
@@ -484,7 +485,7 @@ static const VMStateDescription vmstate_minimal_pcie_nic = {
     },
 };
 
-static void minimal_pcie_nic_class_init(ObjectClass *klass, void *data)
+static void minimal_pcie_nic_class_init(ObjectClass *klass, QmeClassData data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
     PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
@@ -500,7 +501,7 @@ static void minimal_pcie_nic_class_init(ObjectClass *klass, void *data)
     k->subsystem_id = MPN_SUBSYSTEM_ID;
     dc->desc = "PCIe NIC of seed 004: stages basic/mmio/msi/msix, doorbell, "
                "DMA engine (qemu-modules-extra)";
-    dc->reset = minimal_pcie_nic_reset;
+    device_class_set_legacy_reset(dc, minimal_pcie_nic_reset);
     dc->vmsd = &vmstate_minimal_pcie_nic;
     device_class_set_props(dc, minimal_pcie_nic_properties);
     object_class_property_set_description(klass, "stage",

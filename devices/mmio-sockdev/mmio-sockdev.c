@@ -21,11 +21,12 @@
 #include "qemu/log.h"
 #include "qemu/module.h"
 #include "qemu/host-utils.h"
-#include "exec/address-spaces.h"
+#include "system/address-spaces.h"
 #include "hw/irq.h"
 #include "hw/qdev-core.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
+#include "qme/qemu-compat.h"
 #include "qme/platform.h"
 #include "qme/qdev-props.h"
 #include "qme/regtable-qemu.h"
@@ -372,7 +373,7 @@ static const PropertyInfo mmio_sockdev_prop_absent =
     QME_PROP_ENUM_INFO("SockdevOnAbsent", "fail/wait/run",
                        &qme_sd_absent_lookup);
 
-static Property mmio_sockdev_properties[] = {
+static const Property mmio_sockdev_properties[] = {
     DEFINE_PROP_STRING("socket", MmioSockdevState, socket),
     DEFINE_PROP_SIGNED("protocol", MmioSockdevState, protocol, PROTO_V1,
                        mmio_sockdev_prop_protocol, int),
@@ -386,7 +387,6 @@ static Property mmio_sockdev_properties[] = {
     DEFINE_PROP_UINT32("reconnect-ms", MmioSockdevState, reconnect_ms, 200),
     DEFINE_PROP_UINT32("wait-ms", MmioSockdevState, wait_ms, 10000),
     DEFINE_PROP_BOOL("dma", MmioSockdevState, dma, false),
-    DEFINE_PROP_END_OF_LIST(),
 };
 
 /* Migration: the server's state travels in ours. */
@@ -454,14 +454,14 @@ static void mmio_sockdev_instance_post_init(Object *obj)
     }
 }
 
-static void mmio_sockdev_class_init(ObjectClass *klass, void *data)
+static void mmio_sockdev_class_init(ObjectClass *klass, QmeClassData data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
 
     dc->desc = "MMIO window served by an external device server over a "
                "socket (qemu-modules-extra)";
     dc->realize = mmio_sockdev_realize;
-    dc->reset = mmio_sockdev_reset;
+    device_class_set_legacy_reset(dc, mmio_sockdev_reset);
     dc->vmsd = &vmstate_mmio_sockdev;
     qme_platform_class_init(dc);
     device_class_set_props(dc, mmio_sockdev_properties);

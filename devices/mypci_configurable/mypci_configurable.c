@@ -25,9 +25,11 @@
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "hw/pci/pci.h"
+#include "hw/pci/pci_device.h"
 #include "hw/pci/msi.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
+#include "qme/qemu-compat.h"
 #include "qme/pci-config.h"
 #include "qme/qdev-props.h"
 #include "qme/regtable-qemu.h"
@@ -436,13 +438,12 @@ static void mypci_configurable_set_value(Object *obj, Visitor *v,
     qme_reg_set(&s->regs.blk, MYCFG_R_VALUE, value);
 }
 
-static Property mypci_configurable_properties[] = {
+static const Property mypci_configurable_properties[] = {
     DEFINE_PROP_UINT32("reg", MyPciConfigurableState, reg, 0),
     DEFINE_PROP_SIZE("bar2-size", MyPciConfigurableState, bar2_size,
                      MYCFG_BAR2_SIZE_DEFAULT),
     DEFINE_PROP_ON_OFF_AUTO("msi", MyPciConfigurableState, msi,
                             ON_OFF_AUTO_AUTO),
-    DEFINE_PROP_END_OF_LIST(),
 };
 
 static const VMStateDescription vmstate_mypci_configurable = {
@@ -458,7 +459,7 @@ static const VMStateDescription vmstate_mypci_configurable = {
     },
 };
 
-static void mypci_configurable_class_init(ObjectClass *klass, void *data)
+static void mypci_configurable_class_init(ObjectClass *klass, QmeClassData data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
     PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
@@ -475,7 +476,7 @@ static void mypci_configurable_class_init(ObjectClass *klass, void *data)
     k->subsystem_id = MYCFG_SUBSYSTEM_ID;
     dc->desc = "Configurable PCI/PCIe device: register, interrupts, "
                "RAM BAR, DMA (qemu-modules-extra)";
-    dc->reset = mypci_configurable_reset;
+    device_class_set_legacy_reset(dc, mypci_configurable_reset);
     dc->vmsd = &vmstate_mypci_configurable;
     device_class_set_props(dc, mypci_configurable_properties);
     object_class_property_set_description(klass, "reg",

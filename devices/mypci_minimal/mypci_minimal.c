@@ -12,8 +12,10 @@
  */
 #include "qemu/osdep.h"
 #include "hw/pci/pci.h"
+#include "hw/pci/pci_device.h"
 #include "migration/vmstate.h"
 #include "qemu/module.h"
+#include "qme/qemu-compat.h"
 #include "qme/qdev-props.h"
 #include "qme/regtable-qemu.h"
 #include "mypci_minimal-regtable.h"
@@ -60,7 +62,7 @@ static const VMStateDescription vmstate_mypci_minimal = {
     },
 };
 
-static void mypci_minimal_class_init(ObjectClass *klass, void *data)
+static void mypci_minimal_class_init(ObjectClass *klass, QmeClassData data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
     PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
@@ -74,7 +76,7 @@ static void mypci_minimal_class_init(ObjectClass *klass, void *data)
     k->subsystem_id = MYPCI_SUBSYSTEM_ID;
     dc->desc = "Minimal PCI device: one 32-bit register in a 4 KiB BAR "
                "(qemu-modules-extra)";
-    dc->reset = mypci_minimal_reset;
+    device_class_set_legacy_reset(dc, mypci_minimal_reset);
     dc->vmsd = &vmstate_mypci_minimal;
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
     qme_describe_inherited_props(klass);

@@ -21,6 +21,7 @@
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
 #include "migration/vmstate.h"
+#include "qme/qemu-compat.h"
 #include "qme/platform.h"
 #include "qme/regtable-qemu.h"
 #include "uart-model.h"
@@ -41,7 +42,7 @@ struct SockdevUartState {
     uint64_t reg_values[SDUART_NUM_REGS];
     SockdevUartModel model;
 
-    CharBackend chr;
+    CharFrontend chr;
     uint64_t addr;
 };
 
@@ -95,11 +96,10 @@ static void sockdev_uart_reset(DeviceState *dev)
     trace_sockdev_uart_reset();
 }
 
-static Property sockdev_uart_properties[] = {
+static const Property sockdev_uart_properties[] = {
     DEFINE_PROP_CHR("chardev", SockdevUartState, chr),
     DEFINE_PROP_UINT64("addr", SockdevUartState, addr,
                        SOCKDEV_UART_DEFAULT_ADDR),
-    DEFINE_PROP_END_OF_LIST(),
 };
 
 /* The chardev's output is gone once sent: only the registers travel. */
@@ -113,7 +113,7 @@ static const VMStateDescription vmstate_sockdev_uart = {
     },
 };
 
-static void sockdev_uart_class_init(ObjectClass *klass, void *data)
+static void sockdev_uart_class_init(ObjectClass *klass, QmeClassData data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
 
@@ -121,7 +121,7 @@ static void sockdev_uart_class_init(ObjectClass *klass, void *data)
                "to a chardev: mmio-sockdev's reference server, in-process "
                "(qemu-modules-extra)";
     dc->realize = sockdev_uart_realize;
-    dc->reset = sockdev_uart_reset;
+    device_class_set_legacy_reset(dc, sockdev_uart_reset);
     dc->vmsd = &vmstate_sockdev_uart;
     qme_platform_class_init(dc);
     device_class_set_props(dc, sockdev_uart_properties);

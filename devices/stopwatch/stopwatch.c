@@ -28,6 +28,7 @@
 #include "hw/irq.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
+#include "qme/qemu-compat.h"
 #include "qme/platform.h"
 #include "qme/regtable-qemu.h"
 #include "stopwatch-regtable.h"
@@ -271,13 +272,12 @@ static void stopwatch_reset(DeviceState *dev)
     trace_stopwatch_reset();
 }
 
-static Property stopwatch_properties[] = {
+static const Property stopwatch_properties[] = {
     DEFINE_PROP_UINT64("addr", StopwatchState, addr, STOPWATCH_DEFAULT_BASE),
     DEFINE_PROP_UINT64("shm-addr", StopwatchState, shm_addr, SHM_ADDR_AUTO),
     DEFINE_PROP_UINT32("spi", StopwatchState, spi, STOPWATCH_DEFAULT_SPI),
     DEFINE_PROP_UINT64("period-ns", StopwatchState, period_ns,
                        STOPWATCH_DEFAULT_PERIOD_NS),
-    DEFINE_PROP_END_OF_LIST(),
 };
 
 static int stopwatch_pre_save(void *opaque)
@@ -315,12 +315,12 @@ static const VMStateDescription vmstate_stopwatch = {
     },
 };
 
-static void stopwatch_class_init(ObjectClass *klass, void *data)
+static void stopwatch_class_init(ObjectClass *klass, QmeClassData data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
 
     dc->realize = stopwatch_realize;
-    dc->reset = stopwatch_reset;
+    device_class_set_legacy_reset(dc, stopwatch_reset);
     dc->vmsd = &vmstate_stopwatch;
     dc->desc = "Para-virtual stopwatch for -M virt: registers, a "
                "pass-through time page and an alarm SPI (qemu-modules-extra)";

@@ -18,6 +18,7 @@
 #define QME_PCI_CONFIG_H
 
 #include "hw/pci/pci.h"
+#include "hw/pci/pci_device.h"
 
 /*
  * pci_default_write_config(), with the command register applied whole.

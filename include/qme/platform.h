@@ -40,7 +40,7 @@
 #ifndef QME_PLATFORM_H
 #define QME_PLATFORM_H
 
-#include "exec/memory.h"
+#include "system/memory.h"
 #include "hw/irq.h"
 #include "hw/qdev-core.h"
 

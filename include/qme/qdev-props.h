@@ -19,6 +19,7 @@
 #include "qom/object.h"
 #include "hw/qdev-properties.h"
 #include "hw/core/qdev-prop-internal.h"
+#include "qme/qemu-compat.h"
 
 /*
  * From class_init of @oc: describe the inherited properties that have no
@@ -35,7 +36,7 @@ void qme_describe_inherited_props(ObjectClass *oc);
  * unless the class sets its own.
  */
 #define QME_PROP_ENUM_INFO(type_name, values, lookup) {         \
-        .name = (type_name),                                    \
+        QME_PROPERTY_INFO_TYPE(type_name),                      \
         .description = (values),                                \
         .enum_table = (lookup),                                 \
         .get = qdev_propinfo_get_enum,                          \

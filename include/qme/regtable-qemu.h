@@ -12,7 +12,7 @@
 #ifndef QME_REGTABLE_QEMU_H
 #define QME_REGTABLE_QEMU_H
 
-#include "exec/memory.h"
+#include "system/memory.h"
 #include "migration/vmstate.h"
 #include "qme/regtable.h"
 

@@ -7,13 +7,13 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/int128.h"
-#include "exec/address-spaces.h"
+#include "system/address-spaces.h"
 #include "hw/arm/fdt.h"
 #include "hw/boards.h"
 #include "hw/intc/arm_gic_common.h"
 #include "hw/intc/arm_gicv3_common.h"
-#include "sysemu/device_tree.h"
-#include "sysemu/reset.h"
+#include "system/device_tree.h"
+#include "system/reset.h"
 #include "qme/platform.h"
 
 /* The guest maps each region with pages of at least this size. */

@@ -7,6 +7,7 @@
 #include "qemu/osdep.h"
 #include "qom/object.h"
 #include "qme/qdev-props.h"
+#include "qme/qemu-compat.h"
 
 static const struct {
     const char *name;
@@ -40,3 +41,14 @@ void qme_describe_inherited_props(ObjectClass *oc)
         }
     }
 }
+
+#ifndef QME_HAVE_PROPS_N
+void qme_device_class_set_props_n(DeviceClass *dc, const Property *props,
+                                  size_t n)
+{
+    Property *terminated = g_new0(Property, n + 1);
+
+    memcpy(terminated, props, n * sizeof(*props));
+    (device_class_set_props)(dc, terminated);
+}
+#endif

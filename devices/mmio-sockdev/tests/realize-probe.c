@@ -30,14 +30,15 @@
 #include "qemu/osdep.h"
 #include <dlfcn.h>
 #include "qapi/error.h"
-#include "qapi/qmp/dispatch.h"
-#include "qapi/qmp/qdict.h"
+#include "qapi/qmp-registry.h"
+#include "qobject/qdict.h"
 #include "qemu/notify.h"
 #include "hw/qdev-core.h"
 #include "monitor/monitor-internal.h"   /* qmp_commands */
 #include "monitor/qdev.h"
 #include "qom/object.h"
-#include "sysemu/sysemu.h"
+#include "system/system.h"
+#include "qme/qemu-compat.h"
 #include "qme/regtable-qemu.h"
 
 typedef int RegsInitFn(QmeMmioRegs *, Object *, const char *,
@@ -96,8 +97,8 @@ static void qmp_x_qme_device_add(QDict *args, QObject **ret, Error **errp)
     qdict_del(props, "id");
     fail_regs_init = g_strdup(qdict_get_try_str(props, "x-fail-regs-init"));
     qdict_del(props, "x-fail-regs-init");
-    dev->opts = props;
     object_set_properties_from_keyval(OBJECT(dev), props, false, errp);
+    qobject_unref(props);
     if (!*errp) {
         qdev_realize(dev, NULL, errp);
     }
