@@ -774,18 +774,6 @@ static char *qme_qtest_vcmd(QmeQTest *qt, char **fail, const char *fmt,
     }
 }
 
-static char *G_GNUC_PRINTF(2, 3) qme_qtest_cmd(QmeQTest *qt,
-                                                const char *fmt, ...)
-{
-    va_list ap;
-    char *r;
-
-    va_start(ap, fmt);
-    r = qme_qtest_vcmd(qt, NULL, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
 static char *G_GNUC_PRINTF(3, 4) qme_qtest_cmd_or_fail(QmeQTest *qt,
                                                         char **fail,
                                                         const char *fmt, ...)
@@ -798,6 +786,8 @@ static char *G_GNUC_PRINTF(3, 4) qme_qtest_cmd_or_fail(QmeQTest *qt,
     va_end(ap);
     return r;
 }
+
+#define qme_qtest_cmd(qt, ...) qme_qtest_cmd_or_fail(qt, NULL, __VA_ARGS__)
 
 static uint64_t qme_qtest_read_n(QmeQTest *qt, char w, uint64_t addr)
 {
