@@ -138,6 +138,22 @@ with tempfile.TemporaryDirectory() as tmp:
     check(out.returncode == 1 and
           "'mypci_minimal' is not a valid device model name" in out.stderr,
           '-device of a refused module fails cleanly', out.stderr)
+    # QEMU numbers its module-init phases per release (11.x moved QOM from
+    # phase 3 to 4): a module's constructor registers its types in the
+    # phases of the QEMU it was built for.  So a refused module must never
+    # be opened at all; ld.so's own trace says which files it opened.
+    out = run([qemu] + QEMU_ARGS + ['-device', 'help'],
+              env_extra={'QME_MODULE_PATH': f'{tmp}:{os.path.dirname(src)}',
+                         'LD_DEBUG': 'files'})
+    opened = [l for l in out.stderr.splitlines() if 'file=' in l and
+              'dynamically loaded by' in l]
+    check(not any(fake in l for l in opened) and
+          any(src in l for l in opened) and
+          out.stdout.count('name "mypci_minimal"') == 1,
+          'a refused module is never opened (LD_DEBUG=files): its types '
+          'are never registered in module-init phases this binary may '
+          'number differently; the matching one is opened',
+          '\n'.join(opened) or out.stderr[-2000:])
 
 # 4b. qemu-system-x86_64 of the same QEMU build: the PCI modules load, the
 # platform ones are skipped, quietly unless asked for.

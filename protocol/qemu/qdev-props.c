@@ -22,6 +22,8 @@ static const struct {
                  "file's size rounded up to a power of two)" },
     { "failover_pair_id", "ID of the primary device of a failover pair "
                           "(virtio-net failover)" },
+    /* 10.0 and later */
+    { "busnr", "Number of the PCI bus the device is on (read-only)" },
 };
 
 void qme_describe_inherited_props(ObjectClass *oc)

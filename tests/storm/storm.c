@@ -954,7 +954,7 @@ static char *qemu_args(Storm *st)
      * Guest-error logging on request only: a DMA of 1 MiB into unassigned
      * space logs every access (40 MB, 2 s instead of 20 ms).
      */
-    if (g_getenv("QME_STORM_GUEST_ERRORS")) {
+    if (g_getenv("QME_STORM_GUEST_ERRORS") || st->dev->expect_guest_error) {
         log = g_strdup_printf("-d guest_errors -D %s/qemu-%d.log", st->dir,
                               st->qemu_gen);
     }
@@ -1357,6 +1357,22 @@ static void test_storm(gconstpointer data)
  * harness reports QEMU's death as a failure there) and passes only if
  * QEMU died of SIGABRT.  If it survives, the storm has lost its teeth.
  */
+/* Did a QEMU of this storm log @text as a guest error? */
+static bool storm_logged(Storm *st, const char *text)
+{
+    for (int gen = 1; text && gen <= st->qemu_gen; gen++) {
+        g_autofree char *log = g_strdup_printf("%s/qemu-%d.log", st->dir,
+                                               gen);
+        g_autofree char *buf = NULL;
+
+        if (g_file_get_contents(log, &buf, NULL, NULL) &&
+            strstr(buf, text)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void test_storm_abort_child(gconstpointer data)
 {
     Storm st;
@@ -1373,6 +1389,12 @@ static void test_storm_abort_child(gconstpointer data)
         storm_msg("storm: QEMU died of SIGABRT after %" PRIu64 " operations"
                   " with '%s', as expected", st.ops, st.dev->expect_abort);
         g_print("storm-verdict: QEMU died of SIGABRT after %" PRIu64
+                " operations\n", st.ops);
+    } else if (survived && storm_logged(&st, st.dev->expect_guest_error)) {
+        storm_msg("storm: QEMU logged '%s' after %" PRIu64 " operations, "
+                  "as a QEMU that reports the bug does",
+                  st.dev->expect_guest_error, st.ops);
+        g_print("storm-verdict: QEMU logged the bug after %" PRIu64
                 " operations\n", st.ops);
     } else if (survived) {
         g_print("storm-verdict: QEMU survived %" PRIu64 " operations\n",
@@ -1395,6 +1417,10 @@ static void test_storm_abort(gconstpointer data)
     }
     g_test_trap_subprocess(child, (STORM_DEFAULT_BUDGET_S + 30) *
                            G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    if (g_test_trap_has_passed() && dev->expect_guest_error) {
+        g_test_trap_assert_stdout("*storm-verdict: QEMU logged the bug*");
+        return;
+    }
     if (g_test_trap_has_passed()) {
         g_test_message("storm: %s survived the whole storm: the storm no "
                        "longer finds its known abort", dev->name);
