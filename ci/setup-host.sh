@@ -1,5 +1,5 @@
 #!/bin/sh
-# Prepare a Debian 12 host for qemu-modules-extra: Debian packages, the
+# Prepare a Debian 12 or 13 host for qemu-modules-extra: Debian packages, the
 # QEMU module SDK (ci/make-sdk.sh) and the guest package cache
 # (images/fetch-guest-packages.sh).  Idempotent: on a prepared host it
 # checks and returns in seconds.  Needs root (or sudo) for apt.
@@ -10,12 +10,13 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 
-# Host packages, by purpose.
+# Host packages, by purpose. dwarves: pahole, for the BTF of guest
+# drivers built against kernel headers that ship a vmlinux (Debian 13).
 packages="
     qemu-system-arm qemu-utils
     meson ninja-build pkg-config gcc make python3
     dpkg-dev flex bison libglib2.0-dev libpixman-1-dev libfdt-dev
-    gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+    gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu dwarves
     device-tree-compiler cpio xz-utils kmod
     clang libclang-rt-dev python3-venv
     debhelper fakeroot lintian debootstrap binutils util-linux

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Build one out-of-tree Linux module for a guest (meson helper): cross-built
-# for arm64 (default), or native for x86_64 (the host's gcc 12 is the
-# compiler Debian's amd64 kernel was built with).
+# for arm64 (default), or native for x86_64 (the host's gcc is the compiler
+# of the release's amd64 kernel: gcc 12 on Debian 12, gcc 14 on 13; the
+# headers' Makefile names the versioned compiler).
 #
 # Usage: kbuild-module.sh [--arch arm64|x86_64] KDIR WORKDIR OUTPUT.ko [HEADER...] -- SOURCE...
 #
@@ -53,7 +54,14 @@ make -s -C "$kdir" M="$(cd "$work" && pwd)" ARCH="$arch" \
 	CROSS_COMPILE="$cross" \
 	QME_REGS_INCLUDE="${inc:-$work}" modules >"$log" 2>&1 || rc=$?
 grep -v -e '^Skipping BTF generation' "$log" >&2 || true
-[ $rc -eq 0 ] || { echo "kbuild-module: make failed ($rc) for $out" >&2; exit $rc; }
+if [ $rc -ne 0 ]; then
+	# Kernel headers with a vmlinux (Debian 13) make kbuild add BTF to modules.
+	if grep -q 'pahole: not found' "$log"; then
+		echo "kbuild-module: pahole missing; fix: apt-get install dwarves (ci/setup-host.sh)" >&2
+	fi
+	echo "kbuild-module: make failed ($rc) for $out" >&2
+	exit $rc
+fi
 # OUTPUT may name the arch (NAME.x86_64.ko); kbuild names it NAME.ko.
 ko=$(basename "$out")
 ko=$work/${ko%%.*}.ko

@@ -16,7 +16,8 @@
 # the cache from the apt lists. --check only reports (offline): prints the
 # stamp and exits 0 when the cache is complete (both arches), exits 1 otherwise.
 # --with-checkpatch also extracts scripts/checkpatch.pl (+ its data files)
-# from linux-source-6.1 (139 MB download) into $CACHE/checkpatch/.
+# from linux-source-MAJOR (6.1: 139 MB, 6.12: 153 MB download) into
+# $CACHE/checkpatch/.
 #
 # Layout of the cache:
 #   debs/                  downloaded .deb files (both arches)
@@ -24,6 +25,8 @@
 #   kernel/config          its .config
 #   headers/usr/src/...    arm64 kbuild tree (absolute /usr/src paths rewritten)
 #   rootfs/                arm64 busybox, pciutils, libraries, pci.ids
+#                          (bin, sbin, lib, lib64 link to usr/ where the
+#                          packages install below /usr only: Debian 13)
 #   amd64/kernel/vmlinuz   amd64 kernel (bzImage), amd64/kernel/config
 #   amd64/headers, amd64/rootfs   the same for amd64 (same kernel ABI)
 #   guest.env              stamp: ABI, versions, paths (shell syntax);
@@ -41,7 +44,7 @@ for arg in "$@"; do
 	--check) check=1 ;;
 	--with-checkpatch) with_checkpatch=1 ;;
 	-h|--help)
-		sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0 ;;
 	-*) echo "fetch-guest-packages: unknown option $arg" >&2; exit 2 ;;
 	*) cache=$arg ;;
@@ -146,19 +149,74 @@ fi
 kmajor=$(echo "$abi" | cut -d. -f1,2)
 say "kernel ABI $abi (package version $kver)"
 
+# Package names come from apt's own records, not from a per-release list:
+# the kbuild pieces are what the headers package depends on (Debian 12:
+# linux-headers-ABI-common, linux-kbuild-6.1; Debian 13:
+# linux-kbuild-ABI), the guest userland is the roots below plus the
+# libraries (Section: libs) they depend on, recursively (libssl3 on
+# Debian 12, libssl3t64 and libcap2 on Debian 13).
+userland_roots="busybox-static pciutils pci.ids"
+
+# pkg_field SPEC FIELD: FIELD of the candidate record of SPEC
+# (name[:arch][=version]); empty when apt does not know SPEC.
+pkg_field() {
+	apt-cache show --no-all-versions "$1" 2>/dev/null |
+		awk -v f="$2" 'index($0, f ": ") == 1 { print substr($0, length(f) + 3); exit }
+			/^$/ { exit }'
+}
+# dep_names DEPENDS: the package names of a Depends field, the first of
+# each set of alternatives, without versions or arch qualifiers.
+dep_names() {
+	echo "$1" | tr ',' '\n' | sed -e 's/|.*//' -e 's/([^)]*)//g' -e 's/\[[^]]*\]//g' \
+		-e 's/:[a-z0-9]*//' -e 's/[[:space:]]//g' -e '/^$/d'
+}
+# userland_for ARCH: name[:ARCH]=version of the guest userland packages of
+# ARCH. Two apt-cache calls in all (each one reads all of apt's lists,
+# seconds on a busy machine): the dependency closure of the roots, then the
+# candidate records of its packages.
+userland_for() {
+	# shellcheck disable=SC2046
+	u_names=$(apt-cache depends --recurse --no-recommends --no-suggests \
+		--no-conflicts --no-breaks --no-replaces --no-enhances \
+		$(for u in $userland_roots; do echo "$u:$1"; done) 2>/dev/null |
+		sed -n 's/^<\{0,1\}\([^ :<>]*\).*/\1/p' | sort -u)
+	# shellcheck disable=SC2046
+	apt-cache show --no-all-versions $(for u in $u_names; do echo "$u:$1 $u"; done) 2>/dev/null |
+		awk -v a="$1" -v roots=" $userland_roots " '
+		function flush() {
+			if (p != "" && (ar == a || ar == "all") && !(p in done) &&
+			    (index(roots, " " p " ") || s ~ /(^|\/)libs$/)) {
+				done[p] = 1
+				print (ar == "all" ? p : p ":" a) "=" v
+			}
+			p = ar = s = v = ""
+		}
+		/^Package: / { p = $2 }
+		/^Architecture: / { ar = $2 }
+		/^Section: / { s = $2 }
+		/^Version: / { v = $2 }
+		/^$/ { flush() }
+		END { flush() }'
+}
+
 # name[:arch][=version] for each package; the kernel pieces are pinned to the
 # image version so headers, kbuild and image always match, on both arches.
-# The guest userland is the same list on each arch: busybox, and pciutils
-# with its NEEDED closure.
-userland="busybox-static pciutils libpci3 libkmod2 libudev1 zlib1g liblzma5
-libzstd1 libssl3 libc6"
 pkgs_for() { # pkgs_for ARCH
 	echo "linux-image-$abi-$1:$1=$kver"
 	echo "linux-headers-$abi-$1:$1=$kver"
-	echo "linux-headers-$abi-common=$kver"
-	echo "linux-kbuild-$kmajor=$kver"
-	for p in $userland; do echo "$p:$1"; done
-	echo pci.ids
+	p_kbuild=
+	for p_dep in $(dep_names "$(pkg_field "linux-headers-$abi-$1:$1=$kver" Depends)"); do
+		case $p_dep in
+		linux-headers-*|linux-kbuild-*) echo "$p_dep=$kver"; p_kbuild=1 ;;
+		esac
+	done
+	[ -n "$p_kbuild" ] || die "cannot resolve the kbuild packages of linux-headers-$abi-$1:$1=$kver"
+	p_user=$(userland_for "$1")
+	for p_root in $userland_roots; do
+		echo "$p_user" | grep -q "^${p_root}[:=]" ||
+			die "apt knows no $p_root for $1; fix: dpkg --add-architecture arm64 && apt-get update"
+	done
+	echo "$p_user"
 }
 # Only the parts that are missing: the other arch's trees stay untouched.
 arches=
@@ -167,7 +225,15 @@ for a in arm64 amd64; do
 		arches="$arches $a"
 	fi
 done
-pkgs=$(for a in $arches; do pkgs_for $a; done | sort -u)
+# Resolved once per arch (a failure stops the script here).
+pkgs=
+for a in $arches; do
+	a_pkgs=$(pkgs_for "$a")
+	eval "pkgs_$a=\$a_pkgs"
+	pkgs="$pkgs $a_pkgs"
+done
+# shellcheck disable=SC2086
+pkgs=$(printf '%s\n' $pkgs | sort -u)
 
 # Which .deb in debs/ satisfies "name[:arch][=version]"?  A package without
 # an arch is the host's (amd64) or arch-independent.
@@ -218,14 +284,17 @@ unpack() {
 	mkdir -p "$dir"
 	rm -rf "$dir/headers.new" "$dir/rootfs.new" "$dir/kernel.new"
 	mkdir -p "$dir/headers.new" "$dir/rootfs.new" "$dir/kernel.new"
-	for spec in $(pkgs_for "$arch"); do
+	eval "specs=\$pkgs_$arch"
+	# shellcheck disable=SC2154
+	for spec in $specs; do
 		f=$(deb_for "$spec") || die "internal: $spec vanished from $debs"
 		case $spec in
 		linux-image-*)
+			# /lib/modules (Debian 12) or /usr/lib/modules (13)
 			dpkg-deb --fsys-tarfile "$f" |
 				tar -x -C "$dir/kernel.new" --wildcards './boot/*' \
-					"./lib/modules/$kname/modules.builtin*" \
-					"./lib/modules/$kname/modules.order"
+					"./*lib/modules/$kname/modules.builtin*" \
+					"./*lib/modules/$kname/modules.order"
 			;;
 		linux-headers-*|linux-kbuild-*)
 			dpkg-deb -x "$f" "$dir/headers.new"
@@ -249,8 +318,13 @@ unpack() {
 	fi
 	cp "$dir/kernel.new/boot/config-$kname" "$dir/kernel.new/config"
 	rm -rf "$dir/kernel.new/boot"
-	mv "$dir/kernel.new/lib/modules/$kname" "$dir/kernel.new/modules"
-	rm -rf "$dir/kernel.new/lib"
+	for m in lib/modules usr/lib/modules; do
+		if [ -d "$dir/kernel.new/$m/$kname" ]; then
+			mv "$dir/kernel.new/$m/$kname" "$dir/kernel.new/modules"
+		fi
+	done
+	[ -d "$dir/kernel.new/modules" ] || die "linux-image-$kname has no modules.builtin"
+	rm -rf "$dir/kernel.new/lib" "$dir/kernel.new/usr"
 
 	# Headers: make the absolute /usr/src and /usr/lib paths point into the cache.
 	hdr=$dir/headers.new
@@ -272,6 +346,15 @@ unpack() {
 
 	# Rootfs sanity: the dynamic loader and the tools must be there.
 	root=$dir/rootfs.new
+	# Debian 13's packages install below /usr only (its /bin, /lib, /lib64
+	# links come from base-files); Debian 12's still ship /bin/busybox and
+	# the program interpreter in /lib or /lib64. The same links make both
+	# trees look alike to the stamp check and to mkinitramfs.py.
+	for d in bin sbin lib lib64; do
+		if [ ! -e "$root/$d" ] && [ -d "$root/usr/$d" ]; then
+			ln -s "usr/$d" "$root/$d"
+		fi
+	done
 	[ -x "$root/bin/busybox" ] || die "busybox-static:$arch did not provide /bin/busybox"
 	[ -x "$root/usr/bin/lspci" ] || die "pciutils:$arch did not provide /usr/bin/lspci"
 	case $arch in

@@ -33,6 +33,11 @@
 
 #include "minimal_pcie_nic-regs.h"
 
+/* PCI_IRQ_INTX is Linux 6.8's name for PCI_IRQ_LEGACY (gone in 6.10). */
+#ifndef PCI_IRQ_INTX
+#define PCI_IRQ_INTX PCI_IRQ_LEGACY
+#endif
+
 #define DRV_NAME	"minimal_pcie_nic_drv"
 #define MPN_WANT_VECTORS 4
 
@@ -335,7 +340,7 @@ static int mpn_alloc_vectors(struct mpn_dev *mpn)
 		mpn->mode = "msi";
 	}
 	if (n < 0 && (any || !strcmp(irq_mode, "intx"))) {
-		n = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_LEGACY);
+		n = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_INTX);
 		mpn->mode = "intx";
 	}
 	return n;

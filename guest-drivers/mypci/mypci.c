@@ -44,6 +44,11 @@
 #include "mypci_minimal-regs.h"
 #include "mypci_configurable-regs.h"
 
+/* PCI_IRQ_INTX is Linux 6.8's name for PCI_IRQ_LEGACY (gone in 6.10). */
+#ifndef PCI_IRQ_INTX
+#define PCI_IRQ_INTX PCI_IRQ_LEGACY
+#endif
+
 #define DRV_NAME "mypci"
 #define MYPCI_TIMEOUT (HZ / 2)
 
@@ -347,7 +352,7 @@ static int mypci_engine_init(struct mypci *mp)
 	init_completion(&mp->doorbell);
 	init_completion(&mp->dma_done);
 
-	ret = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSI | PCI_IRQ_LEGACY);
+	ret = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSI | PCI_IRQ_INTX);
 	if (ret < 0) {
 		dev_err(dev, "no interrupt: %d\n", ret);
 		return ret;

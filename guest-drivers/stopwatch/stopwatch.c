@@ -241,6 +241,22 @@ static irqreturn_t stopwatch_irq(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
+/*
+ * Undoes the probe on unbind, as a devres action rather than a .remove
+ * callback: that callback returns int up to Linux 6.10 and void from 6.11.
+ * Registered after the IRQ, it runs before the IRQ is freed.
+ */
+static void stopwatch_release(void *data)
+{
+	struct stopwatch *sw = data;
+
+	debugfs_remove_recursive(sw->debugfs);
+	writel(0, sw->regs + STOPWATCH_REG_INT_ENABLE);
+	mutex_lock(&stopwatch_lock);
+	stopwatch_dev = NULL;
+	mutex_unlock(&stopwatch_lock);
+}
+
 static int stopwatch_probe(struct platform_device *pdev)
 {
 	struct device *dev = &pdev->dev;
@@ -296,23 +312,14 @@ static int stopwatch_probe(struct platform_device *pdev)
 				   &stopwatch_alarm_count_fops);
 	debugfs_create_file("bench", 0444, sw->debugfs, sw,
 			    &stopwatch_bench_fops);
+	ret = devm_add_action_or_reset(dev, stopwatch_release, sw);
+	if (ret)
+		return ret;
 	platform_set_drvdata(pdev, sw);
 
 	dev_info(dev, "version 0x%08x, update period %llu ns, IRQ %d\n",
 		 readl(sw->regs + STOPWATCH_REG_VERSION),
 		 readq(sw->regs + STOPWATCH_REG_PERIOD), irq);
-	return 0;
-}
-
-static int stopwatch_remove(struct platform_device *pdev)
-{
-	struct stopwatch *sw = platform_get_drvdata(pdev);
-
-	debugfs_remove_recursive(sw->debugfs);
-	writel(0, sw->regs + STOPWATCH_REG_INT_ENABLE);
-	mutex_lock(&stopwatch_lock);
-	stopwatch_dev = NULL;
-	mutex_unlock(&stopwatch_lock);
 	return 0;
 }
 
@@ -324,7 +331,6 @@ MODULE_DEVICE_TABLE(of, stopwatch_of_match);
 
 static struct platform_driver stopwatch_driver = {
 	.probe = stopwatch_probe,
-	.remove = stopwatch_remove,
 	.driver = {
 		.name = DRV_NAME,
 		.of_match_table = stopwatch_of_match,
