@@ -19,7 +19,8 @@ packages="
     gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu dwarves
     device-tree-compiler cpio xz-utils kmod
     clang libclang-rt-dev python3-venv
-    debhelper fakeroot lintian debootstrap binutils util-linux
+    debhelper fakeroot lintian debootstrap binutils util-linux git
+    build-essential iproute2
 "
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,15 +1,18 @@
 #!/bin/sh
 # Build the qemu-modules-extra Debian packages and prove them in a clean
-# Debian 12 root that has nothing of this source tree: only Debian's
+# Debian root that has nothing of this source tree: only Debian's
 # qemu-system-arm and qemu-system-x86 (and libvirt, for the system-wide
-# mode) and the .debs.
+# mode) and the .debs.  The release is the running system's
+# (VERSION_CODENAME in /etc/os-release: bookworm, trixie): the packages are
+# built against its QEMU and the root is debootstrapped from the same
+# release, with the same apt suites.
 #
 #   ci/test-deb.sh [--no-build] [--root-only]
 #     --no-build   reuse the .deb of the previous run in the work folder
 #     --root-only  only prepare (and cache) the Debian root, then exit
 #
 #   QME_CACHE       download cache; the prepared root is cached as
-#                   deb/bookworm-minbase-qemu-system-arm_VERSION+x86+libvirt.tar.gz
+#                   deb/CODENAME-minbase-qemu-system-arm_VERSION+x86+libvirt.tar.gz
 #                   (default /var/cache/qemu-modules-extra); making it needs
 #                   network (apt in the root), once
 #   QME_DEB_WORK    scratch folder (default /tmp/qme-deb)
@@ -20,6 +23,12 @@
 #   QME_DEB_QOM     PROPERTY=VALUE: a live QOM property of the device and the
 #                   value `qom-get` must return (default "value=66", the
 #                   register itself; empty: no such check)
+#   QME_DEB_FOREIGN_MODULE
+#                   a module .so built for another QEMU build (for example
+#                   the device module of a Debian 12 build tree, tried on
+#                   Debian 13): the stock emulator with the package's loader
+#                   must refuse it with one line naming both builds, and
+#                   not crash (unset: no such check)
 #
 # Output is TAP.  Needs root (debootstrap, chroot, mount) and the packages
 # that ci/setup-host.sh installs.
@@ -34,6 +43,7 @@ work=${QME_DEB_WORK:-/tmp/qme-deb}
 device=${QME_DEB_DEVICE:-mypci_configurable,reg=0x42}
 expect=${QME_DEB_EXPECT:-reg = 66 (0x42)}
 qom=${QME_DEB_QOM-value=66}
+foreign=${QME_DEB_FOREIGN_MODULE:-}
 mirror=http://deb.debian.org/debian
 # A clean PATH: the package build and the chroot see Debian's tools only.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -52,9 +62,16 @@ die() { echo "Bail out! test-deb: $*"; exit 1; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, mount)"
-for t in debootstrap dpkg-buildpackage dpkg-deb lintian objcopy unshare; do
+for t in debootstrap dpkg-buildpackage dpkg-deb git ip lintian objcopy readelf unshare; do
     command -v $t >/dev/null || die "missing $t: run ci/setup-host.sh"
 done
+
+# The release of the running system: the package is built on it and the
+# root is made of it.
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+[ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release"
+[ -z "$foreign" ] || [ -f "$foreign" ] ||
+    die "QME_DEB_FOREIGN_MODULE=$foreign: no such file"
 
 t_all=$(now)
 n=0 failed=0
@@ -79,7 +96,7 @@ x86_pkg=qemu-system-x86
 # parser), for the system-wide mode.  A root cached without them is
 # extended and cached anew.
 root_extra="$x86_pkg=$qemu_ver libvirt-daemon-system libvirt-clients apparmor"
-base_tarball=$cache/deb/bookworm-minbase-$qemu_pkg\_$(echo "$qemu_ver" | tr ':' '_').tar.gz
+base_tarball=$cache/deb/$codename-minbase-$qemu_pkg\_$(echo "$qemu_ver" | tr ':' '_').tar.gz
 tarball=${base_tarball%.tar.gz}+x86+libvirt.tar.gz
 root=$work/root
 
@@ -105,7 +122,7 @@ if [ -z "$root_only" ] && [ -n "$build" ]; then
         cpio -0 -pdm --quiet "$src") || die "copying the source tree failed"
     # In a network namespace of its own (only loopback): the proof that the
     # build needs nothing but the build dependencies and $QME_CACHE.
-    unshare --net sh -c "ip link set lo up 2>/dev/null; cd '$src' &&
+    unshare --net sh -c "ip link set lo up && cd '$src' &&
         dpkg-buildpackage -us -uc -b" >"$work/build.log" 2>&1 || {
         tail -30 "$work/build.log"
         die "dpkg-buildpackage failed (log: $work/build.log)"
@@ -134,7 +151,7 @@ sysdeb=$(ls "$work"/src/qemu-modules-extra-system_*.deb 2>/dev/null | head -1)
 [ -n "$root_only" ] || { [ -n "$deb" ] && [ -n "$sysdeb" ]; } ||
     die "no .deb in $work/src: run without --no-build"
 
-# ---- 2. a clean Debian 12 root with Debian's QEMU ---------------------------
+# ---- 2. a clean root of the same release with Debian's QEMU -----------------
 t=$(now)
 rm -rf "$root"
 mkdir -p "$root"
@@ -148,13 +165,18 @@ else
     elif [ -f "$base_tarball" ]; then
         tar -xzf "$base_tarball" -C "$root"
     else
-        debootstrap --variant=minbase bookworm "$root" "$mirror" \
+        debootstrap --variant=minbase "$codename" "$root" "$mirror" \
             >"$work/debootstrap.log" 2>&1 ||
             { tail -20 "$work/debootstrap.log"; die "debootstrap failed"; }
-        # The same suites as the host, so the exact QEMU version is there.
+        # The same suites as the host, so the exact QEMU version is there:
+        # its deb822 sources of binary packages, and the binary lines of
+        # one-line-style lists (as a debootstrapped system has).
         rm -f "$root/etc/apt/sources.list"
-        grep -l '^Types: deb$' /etc/apt/sources.list.d/*.sources |
+        grep -ls '^Types: deb$' /etc/apt/sources.list.d/*.sources |
             xargs -r cp -t "$root/etc/apt/sources.list.d/"
+        cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+            grep '^deb ' >"$root/etc/apt/sources.list" ||
+            rm -f "$root/etc/apt/sources.list"
     fi
     mount -t proc proc "$root/proc"
     # No service of the root may start during the installation.
@@ -267,7 +289,9 @@ qemu_cmd="qemu-extra $qemu_name"
 # ---- 4. bad input: a package built for another QEMU build -------------------
 rm -rf "$work/other"
 dpkg-deb -R "$deb" "$work/other"
-sed -i "s/$qemu_pkg (= [^)]*)/$qemu_pkg (= 1:7.2+dfsg-7+deb12u99)/" \
+# A version of the QEMU package that is not the installed one.
+other_ver=$qemu_ver+other99
+sed -i "s/$qemu_pkg (= [^)]*)/$qemu_pkg (= $other_ver)/" \
     "$work/other/DEBIAN/control"
 dpkg-deb -b "$work/other" "$root/tmp/other.deb" >/dev/null
 in_root dpkg -r qemu-modules-extra >/dev/null
@@ -275,7 +299,7 @@ rc=0
 in_root dpkg -i /tmp/other.deb >"$work/other.log" 2>&1 || rc=$?
 sed 's/^/# dpkg: /' "$work/other.log"
 check "dpkg refuses a package pinned to another QEMU (exit $rc)" \
-    sh -c "[ $rc -ne 0 ] && grep -q 'depends on $qemu_pkg (= 1:7.2+dfsg-7+deb12u99)' '$work/other.log' &&
+    sh -c "[ $rc -ne 0 ] && grep -qF 'depends on $qemu_pkg (= $other_ver)' '$work/other.log' &&
         grep -qF 'Version of $qemu_pkg on system is $qemu_ver' '$work/other.log'"
 in_root dpkg --purge qemu-modules-extra >/dev/null 2>&1 || true
 in_root dpkg -i "/tmp/$debname" >/dev/null 2>&1
@@ -314,6 +338,35 @@ rc=0
 run_qemu "$work/restored.log" -device "$device,addr=02.0,id=dut" || rc=$?
 check "the restored QEMU loads the modules again (exit $rc)" \
     sh -c "[ $rc -eq 0 ] && ! grep -q refusing '$work/restored.log' && grep -qF '$expect' '$work/restored.log'"
+
+# ---- 5b. bad input: a module built for another release's QEMU --------------
+# (QME_DEB_FOREIGN_MODULE, e.g. Debian 12's on Debian 13.)  Only the
+# package's loader and the stock emulator: the folder holds just that module.
+if [ -n "$foreign" ]; then
+    objcopy --dump-section .qme_build="$work/foreign.stamp" "$foreign" \
+        "$work/foreign.tmp" 2>/dev/null || die "$foreign has no .qme_build stamp"
+    rm -f "$work/foreign.tmp"
+    stamp_field() { tr -d '\0' <"$work/foreign.stamp" | tr ';' '\n' | sed -n "s/^$1=//p"; }
+    f_ids=$(stamp_field build-id) f_ver=$(stamp_field qemu) f_pkg=$(stamp_field package)
+    exe_id=$(readelf -n "$qbin" | sed -n 's/.*Build ID: *//p')
+    loader=$(dpkg-deb -c "$deb" | awk '$6 ~ /\/qme-loader\.so$/ {print substr($6, 2)}')
+    f_name=$(basename "$foreign")
+    f_type=${f_name%.so}
+    rm -rf "$root/tmp/foreign" && mkdir "$root/tmp/foreign"
+    cp "$foreign" "$root/tmp/foreign/"
+    qemu_cmd="env LD_PRELOAD=$loader QME_MODULE_PATH=/tmp/foreign qemu-system-aarch64"
+    rc=0
+    run_qemu "$work/foreign.log" -device "$f_type,addr=02.0,id=dut" || rc=$?
+    grep '^qemu-modules-extra:' "$work/foreign.log" | sed 's/^/# loader: /'
+    refusal="qemu-modules-extra: refusing /tmp/foreign/$f_name: built for QEMU $f_ver (build-id $f_ids), but /usr/bin/qemu-system-aarch64 is build-id $exe_id;"
+    check "a module built for QEMU $f_pkg is refused by $qemu_pkg $qemu_ver's emulator with one line naming both builds" \
+        sh -c "[ -n '$f_ids' ] && [ -n '$exe_id' ] && ! echo ',$f_ids,' | grep -qF ',$exe_id,' &&
+            [ \$(grep -c '^qemu-modules-extra:' '$work/foreign.log') -eq 1 ] &&
+            [ \$(grep -cF '$refusal' '$work/foreign.log') -eq 1 ]"
+    check "... and -device $f_type fails with QEMU's error (exit $rc, no crash)" \
+        sh -c "[ $rc -eq 1 ] && grep -q \"'$f_type' is not a valid device model name\" '$work/foreign.log'"
+    qemu_cmd="qemu-extra qemu-system-aarch64"
+fi
 
 # ---- 6. the system-wide mode (package qemu-modules-extra-system) -----------
 t6=$(now)
@@ -567,7 +620,9 @@ fi
 [ "$failed" -eq 0 ] || sed 's/^/# libvirt: /' "$work/libvirt-on.log" | tail -40
 
 # AppArmor (not enforced in this container): libvirt's QEMU profile
-# template with the include README.md tells the administrator to add.
+# template with the include README.md tells the administrator to add (to
+# a file Debian 13's libvirt no longer ships: the folder may be missing).
+mkdir -p "$root/etc/apparmor.d/local/abstractions"
 echo 'include if exists <abstractions/qemu-modules-extra>' \
     >>"$root/etc/apparmor.d/local/abstractions/libvirt-qemu"
 in_root apparmor_parser -p /etc/apparmor.d/libvirt/TEMPLATE.qemu \
