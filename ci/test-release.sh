@@ -12,11 +12,14 @@
 #     --foreign-build  a build tree of this machine's release: its modules
 #                      and this machine's SDK must be refused in the root
 #                      (ci/tests/test-cross-release.py)
-#     MESON-TEST-ARGS  default: the unit, loader, qtest, fuzz and guest suites
+#     MESON-TEST-ARGS  default: the unit, loader, qtest, fuzz, guest and deb
+#                      suites
 #
 #   QME_CACHE          the prepared root is cached as roots/RELEASE.tar.gz
 #                      (default /var/cache/qemu-modules-extra): made once,
-#                      with network, then reused
+#                      with network, then reused (and made anew when the
+#                      setup installs something); the package test's clean
+#                      root as roots/RELEASE-deb/
 #   QME_RELEASE_LOG    where the root's testlog.json is copied to, for
 #                      ci/testlog-summary.py (default: none)
 #
@@ -44,7 +47,8 @@ while [ $# -gt 0 ]; do
 done
 release=${1:?usage: ci/test-release.sh [--compile-only VERSION] [--foreign-build DIR] RELEASE [MESON-TEST-ARGS...]}
 shift
-[ $# -gt 0 ] || set -- --suite unit --suite loader --suite qtest --suite fuzz --suite guest
+[ $# -gt 0 ] ||
+    set -- --suite unit --suite loader --suite qtest --suite fuzz --suite guest --suite deb
 
 say() { echo "test-release($release): $*"; }
 die() { say "$*" >&2; exit 4; }
@@ -91,8 +95,13 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 # No service of the root may start when packages are installed.
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
+# The root is a mount point of its own, as "/" is on a machine (a private
+# mount namespace needs one); /sys read-only, for libvirt in the deb suite.
+mount --bind "$root" "$root"
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
+mount --bind /sys "$root/sys"
+mount -o remount,bind,ro "$root/sys"
 
 # The files git knows or would add: no build trees, no caches.
 rm -rf "$root/src"
@@ -103,13 +112,17 @@ in_root() { chroot "$root" /usr/bin/env -u LD_PRELOAD -u QME_MODULE_PATH \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
 
 t=$(now)
+packages() { in_root dpkg-query -W -f='${Package} ${Version}\n' | md5sum; }
+before=$(packages)
 in_root sh -c 'cd /src/qme && ci/setup-host.sh' || die "ci/setup-host.sh failed in the $release root"
 if [ -n "$compile_only" ]; then
     in_root sh -c "cd /src/qme && QME_SDK_PCDIR=/usr/local/lib/qemu-module-sdk/compile-only-$(echo "$compile_only" | tr ':' '_') \
         ci/make-sdk.sh --source '$compile_only'" || die "the compile-only SDK failed"
 fi
 say "setup: $(($(now) - t)) s"
-if [ -n "$cold" ]; then
+# A root whose setup installed something (a package list grown since it
+# was cached) is cached anew.
+if [ -n "$cold" ] || [ "$(packages)" != "$before" ]; then
     t=$(now)
     mkdir -p "$(dirname "$tarball")"
     tar -czf "$tarball.tmp" -C "$root" --one-file-system \
@@ -118,13 +131,11 @@ if [ -n "$cold" ]; then
     say "root cached as $tarball ($(du -h "$tarball" | cut -f1)): $(($(now) - t)) s"
 fi
 
-rc=0
-t=$(now)
-in_root sh -c 'cd /src/qme && CI=true ci/test.sh "$@"' sh "$@" || rc=1
-say "tests: $(($(now) - t)) s"
-if [ -n "${QME_RELEASE_LOG:-}" ] && [ -f "$root/src/qme/build/meson-logs/testlog.json" ]; then
-    cp "$root/src/qme/build/meson-logs/testlog.json" "$QME_RELEASE_LOG"
-fi
+# The package test's own clean root of RELEASE is cached outside this
+# root, so that it outlives it.
+mkdir -p "$cache/roots/$release-deb" "$root/var/cache/qemu-modules-extra/deb"
+mount --bind "$cache/roots/$release-deb" "$root/var/cache/qemu-modules-extra/deb"
+
 if [ -n "$foreign" ]; then
     # This machine's SDK at its own path (no release shares a version),
     # its .pc and its modules in a folder of their own.
@@ -134,6 +145,17 @@ if [ -n "$foreign" ]; then
     cp "$(pkg-config --variable=pcfiledir qemu-module-sdk)/qemu-module-sdk.pc" \
         "$root/tmp/qme-foreign/pc/"
     cp "$foreign"/devices/*.so "$root/tmp/qme-foreign/modules/"
+    # The package test loads one of them with the installed package too.
+    export QME_DEB_FOREIGN_MODULE=/tmp/qme-foreign/modules/mypci_configurable.so
+fi
+rc=0
+t=$(now)
+in_root sh -c 'cd /src/qme && CI=true ci/test.sh "$@"' sh "$@" || rc=1
+say "tests: $(($(now) - t)) s"
+if [ -n "${QME_RELEASE_LOG:-}" ] && [ -f "$root/src/qme/build/meson-logs/testlog.json" ]; then
+    cp "$root/src/qme/build/meson-logs/testlog.json" "$QME_RELEASE_LOG"
+fi
+if [ -n "$foreign" ]; then
     in_root python3 /src/qme/ci/tests/test-cross-release.py /src/qme \
         /src/qme/build /tmp/qme-foreign/pc /tmp/qme-foreign/modules ||
         rc=$((rc | 8))
