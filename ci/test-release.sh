@@ -103,11 +103,14 @@ mount --bind /dev "$root/dev"
 mount --bind /sys "$root/sys"
 mount -o remount,bind,ro "$root/sys"
 
-# The files git knows or would add: no build trees, no caches.
+# The files git knows or would add (no build trees, no caches), and the
+# repository itself, which the package test copies its source from.
 rm -rf "$root/src"
 mkdir -p "$root/src/qme"
 (cd "$top" && git ls-files -z -co --exclude-standard |
-    cpio -0 -pdm --quiet "$root/src/qme") || die "copying the source tree failed"
+    cpio -0 -pdm --quiet "$root/src/qme") &&
+    cp -a "$(cd "$top" && git rev-parse --absolute-git-dir)" "$root/src/qme/.git" ||
+    die "copying the source tree failed"
 in_root() { chroot "$root" /usr/bin/env -u LD_PRELOAD -u QME_MODULE_PATH \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
 
