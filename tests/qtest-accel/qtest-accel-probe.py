@@ -3,9 +3,10 @@
 
     qtest-accel-probe.py QEMU
         print "shipped" or "missing" (the build's choice, at configure time)
-    qtest-accel-probe.py --test QEMU BUILT LOADER ACCEL-DIR
+    qtest-accel-probe.py --test QEMU BUILT ACCEL-DIR
         TAP: the choice the build made (BUILT: "true" = ours is built) is
         right for this binary, and -accel qtest then works with the loader
+        ($QME_LOADER, the preload the tests give QEMU)
 
 Debian 12 and 13 delete QEMU's accel-qtest-*.so; newer Debian QEMU ships it,
 and a second "qtest" accelerator aborts QEMU at start.  "-accel help" never
@@ -42,14 +43,14 @@ def shipped(qemu):
              f'(exit {code}): {out.strip()}')
 
 
-def test(qemu, built, loader, accel_dir):
+def test(qemu, built, accel_dir):
     has_own = shipped(qemu)
     print('1..2')
     ok = built != has_own
     print(f'{"ok" if ok else "not ok"} 1 - {qemu} '
           f'{"has" if has_own else "lacks"} its own qtest accelerator and '
           f'ours is {"built" if built else "not built"}')
-    env = {'LD_PRELOAD': loader}
+    env = {'LD_PRELOAD': os.environ['QME_LOADER']}
     if built:
         env['QME_MODULE_PATH'] = accel_dir
     code, out = start(qemu, env)
@@ -65,9 +66,8 @@ def main():
     if len(sys.argv) == 2:
         print('shipped' if shipped(sys.argv[1]) else 'missing')
         return 0
-    if len(sys.argv) == 6 and sys.argv[1] == '--test':
-        return test(sys.argv[2], sys.argv[3] == 'true', sys.argv[4],
-                    sys.argv[5])
+    if len(sys.argv) == 5 and sys.argv[1] == '--test':
+        return test(sys.argv[2], sys.argv[3] == 'true', sys.argv[4])
     sys.exit(__doc__)
 
 
