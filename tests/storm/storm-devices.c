@@ -465,8 +465,13 @@ const StormDevice storm_devices[] = {
         .prog = edu_prog, .nprog = STORM_N(edu_prog),
         .buf_base = EDU_DMA_START,
         .buf_size = EDU_DMA_SIZE,
-        .expect_abort = "hardware error: EDU: DMA range",
-        /* QEMU 10.0's edu logs the same out-of-range DMA and goes on. */
+        /*
+         * edu's INTx stays asserted over a reset, which QEMU's PCI core
+         * asserts against (7.2 and 10.0): the storm finds that too.
+         */
+        .expect_abort = { "hardware error: EDU: DMA range",
+                          "pcibus_reset_hold: Assertion" },
+        /* QEMU 10.0's edu logs the out-of-range DMA and goes on. */
         .expect_guest_error = "EDU: DMA range",
     },
 };

@@ -89,8 +89,8 @@ typedef struct StormDevice {
     uint64_t buf_size;
     /* A device server to start first: argv, "@SOCKET@" its socket path */
     const char *const *server;
-    /* The storm must make QEMU die of SIGABRT, printing this... */
-    const char *expect_abort;
+    /* The storm must make QEMU die of SIGABRT, printing one of these... */
+    const char *expect_abort[2];
     /* ...or, where QEMU reports that bug instead, log this guest error. */
     const char *expect_guest_error;
 } StormDevice;
