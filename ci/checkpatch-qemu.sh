@@ -28,7 +28,7 @@ check() { # DIR FILE
 for f in devices/*/*.[ch] devices/*/tests/*.[ch] devices/*/bench/*.[ch] \
 	protocol/*.[ch] protocol/*/*.[ch] protocol/*/tests/*.[ch] \
 	include/qme/*.h loader/*.[ch] tests/qtest/*.[ch] tests/qtest-accel/*.[ch] \
-	tests/storm/*.[ch]; do
+	tests/storm/*.[ch] tests/qmp/*.[ch]; do
 	[ -f "$f" ] || continue
 	grep -q '"qme-fw.h"' "$f" && continue
 	case $f in

@@ -273,12 +273,13 @@ static unsigned span_members(const QmeRegBlock *blk, const QmeReg *first,
 
 /*
  * Read of @size bytes at bit @shift of @r, checks done.  *@value is left
- * alone for a write-only register: callers preset it to 0.
+ * alone for a write-only register: callers preset it to 0.  @consume
+ * false leaves read-to-clear bits set (a monitor's read).
  */
 static QME_ALWAYS_INLINE QmeRegStatus reg_read(QmeRegBlock *blk,
                                                const QmeReg *r,
                                                unsigned shift, unsigned size,
-                                               uint64_t *value)
+                                               bool consume, uint64_t *value)
 {
     uint64_t lanes, v;
     uint64_t *stored;
@@ -295,7 +296,9 @@ static QME_ALWAYS_INLINE QmeRegStatus reg_read(QmeRegBlock *blk,
      * before the hook lets a hook that re-raises events with
      * qme_reg_set() keep them.
      */
-    if (r->access == QME_REG_RC) {
+    if (!consume) {
+        /* nothing read is cleared */
+    } else if (r->access == QME_REG_RC) {
         *stored &= ~lanes;
     } else {
         *stored &= ~(r->rc_mask & lanes);
@@ -381,7 +384,7 @@ static QME_COLD QmeRegStatus spanning_read(QmeRegBlock *blk,
     for (i = 0; i < n; i++) {
         const QmeReg *r = first + i;
         uint64_t v = 0;
-        QmeRegStatus rst = reg_read(blk, r, 0, r->size, &v);
+        QmeRegStatus rst = reg_read(blk, r, 0, r->size, true, &v);
 
         *value |= v << ((r->offset - addr) * 8);
         if (st == QME_REG_OK) {
@@ -421,7 +424,7 @@ QmeRegStatus qme_regblock_read(QmeRegBlock *blk, uint64_t addr,
     *value = 0;
     st = check_access(blk, addr, size, &r, &shift);
     if (st == QME_REG_OK) {
-        return reg_read(blk, r, shift, size, value);
+        return reg_read(blk, r, shift, size, true, value);
     }
     if (st == ACCESS_SPANS) {
         return spanning_read(blk, r, r->offset, shift, value);
@@ -444,6 +447,14 @@ QmeRegStatus qme_regblock_write(QmeRegBlock *blk, uint64_t addr,
         return spanning_write(blk, r, r->offset, shift, value);
     }
     return st;
+}
+
+uint64_t qme_reg_peek(QmeRegBlock *blk, const QmeReg *reg)
+{
+    uint64_t value = 0;
+
+    reg_read(blk, reg, 0, reg->size, false, &value);
+    return value;
 }
 
 const char *qme_reg_status_str(QmeRegStatus status)

@@ -52,6 +52,13 @@ uint64_t qme_mmio_regs_read(QmeMmioRegs *regs, hwaddr addr, unsigned size);
 void qme_mmio_regs_write(QmeMmioRegs *regs, hwaddr addr, uint64_t value,
                          unsigned size);
 
+/*
+ * The register block behind @mr, or NULL if @mr was not made by
+ * qme_mmio_regs_init().  Monitors find a device's blocks this way: a
+ * block's region is a QOM child of its owner.  Cannot fail.
+ */
+QmeMmioRegs *qme_mmio_regs_from_mr(MemoryRegion *mr);
+
 /* Register values in a device's vmstate: @_values is a uint64_t array. */
 #define VMSTATE_QME_REGS(_values, _state) \
     VMSTATE_UINT64_ARRAY(_values, _state, ARRAY_SIZE(((_state *)0)->_values))

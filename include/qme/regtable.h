@@ -64,7 +64,10 @@ typedef struct QmeReg QmeReg;
  *
  * read:       called on a guest read after access rules; returns the value
  *             the guest sees (the stored value is passed in).  Use it for
- *             registers computed on the fly.
+ *             registers computed on the fly.  It must not change state:
+ *             monitors call it too (qme_reg_peek()), and a read's only
+ *             side effect is clearing read-to-clear bits, which the engine
+ *             does.
  * pre_write:  called with the value the access rules are about to store;
  *             returns the value actually stored (may veto or adjust bits).
  * post_write: called after the new value is stored, with the old value,
@@ -205,6 +208,14 @@ static inline void qme_reg_set(QmeRegBlock *blk, unsigned idx, uint64_t v)
 {
     blk->values[idx] = v;
 }
+
+/*
+ * What a full-size guest read of @reg would return now, without the read's
+ * side effect: read-to-clear bits stay set.  Access rules and the read hook
+ * apply (a write-only register gives 0).  For monitors and debuggers.
+ * Cannot fail: returns the value.
+ */
+uint64_t qme_reg_peek(QmeRegBlock *blk, const QmeReg *reg);
 
 /* Index of @reg in its block's table.  Cannot fail. */
 static inline unsigned qme_reg_index(const QmeRegBlock *blk, const QmeReg *reg)

@@ -156,6 +156,11 @@ int qme_mmio_regs_init(QmeMmioRegs *regs, Object *owner, const char *name,
     return 0;
 }
 
+QmeMmioRegs *qme_mmio_regs_from_mr(MemoryRegion *mr)
+{
+    return mr->ops == &regs_mmio_ops ? mr->opaque : NULL;
+}
+
 void qme_mmio_regs_reset(QmeMmioRegs *regs)
 {
     qme_regblock_reset(&regs->blk);

@@ -1166,6 +1166,29 @@ static void test_field_rc(Tap *t)
     CHECK_EQ(t, VAL(&d, MIXED) & MIX(CNT), MIX(CNT));
 }
 
+/* A monitor's read: the value a guest would read, nothing consumed. */
+static void test_peek(Tap *t)
+{
+    TestDev d;
+    QmeRegStatus st;
+    uint64_t mixed;
+
+    dev_init(t, &d);
+    CHECK_EQ(t, qme_reg_peek(&d.blk, &test_block_regs[TST_R_EVENTS]),
+             0xa1b2c3d4);
+    CHECK_EQ(t, VAL(&d, EVENTS), 0xa1b2c3d4);
+    mixed = qme_reg_peek(&d.blk, &test_block_regs[TST_R_MIXED]);
+    CHECK_EQ(t, mixed, rd(&d, TST_REG_MIXED, 4, &st));
+    CHECK_EQ(t, QME_FIELD_EX(mixed, TST_MIXED, CNT), 0x80);
+    /* the guest's read consumed CNT; the peek before it did not */
+    CHECK_EQ(t, VAL(&d, MIXED) & MIX(CNT), 0);
+    /* write-only: 0, as a guest read; the read hook computes the value */
+    qme_regblock_write(&d.blk, TST_REG_DOORBELL, 4, 0x1234);
+    CHECK_EQ(t, qme_reg_peek(&d.blk, &test_block_regs[TST_R_DOORBELL]), 0);
+    d.counter = 41;
+    CHECK_EQ(t, qme_reg_peek(&d.blk, &test_block_regs[TST_R_COUNTER]), 42);
+}
+
 static void test_field_reserved(Tap *t)
 {
     TestDev d;
@@ -1428,6 +1451,7 @@ int main(int argc, char **argv)
         { "w1c and w1s fields", test_field_w1c_w1s },
         { "wo and pulse fields", test_field_wo_pulse },
         { "rc fields", test_field_rc },
+        { "peek", test_peek },
         { "bits in no field are reserved", test_field_reserved },
         { "composed access over fields", test_field_composed },
         { "init validation errors", test_init_errors },
