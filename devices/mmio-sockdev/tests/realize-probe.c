@@ -30,15 +30,12 @@
 #include "qemu/osdep.h"
 #include <dlfcn.h>
 #include "qapi/error.h"
-#include "qapi/qmp-registry.h"
 #include "qobject/qdict.h"
-#include "qemu/notify.h"
 #include "hw/qdev-core.h"
-#include "monitor/monitor-internal.h"   /* qmp_commands */
 #include "monitor/qdev.h"
 #include "qom/object.h"
-#include "system/system.h"
 #include "qme/qemu-compat.h"
+#include "qme/qmp.h"
 #include "qme/regtable-qemu.h"
 
 typedef int RegsInitFn(QmeMmioRegs *, Object *, const char *,
@@ -112,18 +109,7 @@ fail:
     object_unref(OBJECT(dev));
 }
 
-/* Earlier, monitor_init_globals() would wipe the command table. */
-static void realize_probe_register(Notifier *n, void *data)
-{
-    qmp_register_command(&qmp_commands, "x-qme-device-add",
-                         qmp_x_qme_device_add, 0, 0);
-}
-
-static Notifier realize_probe_notifier = {
-    .notify = realize_probe_register,
-};
-
 static void __attribute__((constructor)) realize_probe_init(void)
 {
-    qemu_add_machine_init_done_notifier(&realize_probe_notifier);
+    qme_qmp_register_command("x-qme-device-add", qmp_x_qme_device_add);
 }
