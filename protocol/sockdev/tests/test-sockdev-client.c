@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -28,9 +29,18 @@
 #define REG_IRQ     0x88    /* write: raise or lower the interrupt */
 #define REG_DMA     0x90    /* write: copy 4 guest bytes at 0x1000 to 0 */
 #define REG_DROP    0x98    /* write: drop the client */
+#define REG_DIE     0xa0    /* write: die in the next read (close all) */
 #define TIMEOUT_MS  500
 
 static int failures, tests;
+
+static int64_t now_ms_test(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void ok(bool cond, const char *fmt, ...)
 {
@@ -52,6 +62,7 @@ typedef struct Device {
     atomic_bool stop;
     uint8_t mem[WINDOW];
     int dma_rc;
+    bool die;
 } Device;
 
 static uint32_t dev_read(void *opaque, uint32_t addr, unsigned size,
@@ -62,6 +73,13 @@ static uint32_t dev_read(void *opaque, uint32_t addr, unsigned size,
 
     if (addr == REG_BAD) {
         return QME_SD_ST_ERROR;
+    }
+    if (d->die) {
+        /* As a crash would: the client sees the socket close, no reply. */
+        usleep(50 * 1000);
+        qme_sd_server_disconnect(d->srv);
+        d->die = false;
+        return QME_SD_ST_OK;
     }
     *value = 0;
     for (i = 0; i < size; i++) {
@@ -85,6 +103,9 @@ static void dev_write(void *opaque, uint32_t addr, unsigned size,
         return;
     case REG_DROP:
         qme_sd_server_disconnect(d->srv);
+        return;
+    case REG_DIE:
+        d->die = true;
         return;
     }
     for (i = 0; i < size; i++) {
@@ -308,8 +329,10 @@ static QmeSdClient *client(Host *h, QmeSdProto proto, uint32_t caps)
     return qme_sd_client_new(&host_ops, h, proto, WINDOW, caps, TIMEOUT_MS);
 }
 
-static void test_v1(const char *dir)
+/* @shm: the same over the shared-memory transport (version 2). */
+static void test_v1(const char *dir, bool shm)
 {
+    const char *t = shm ? "shm" : "socket";
     char address[200], err[256];
     QmeSdClient *cl;
     uint8_t state[QME_SD_MAX_DATA];
@@ -324,6 +347,7 @@ static void test_v1(const char *dir)
     ok(qme_sd_server_opaque(d.srv) == &d, "server opaque: the device");
     cl = client(&h, QME_SD_PROTO_V1, QME_SD_CAP_IRQ | QME_SD_CAP_STATE |
                 QME_SD_CAP_DMA);
+    qme_sd_client_set_shm(cl, shm, 20);
     ok(cl && !qme_sd_client_connected(cl), "v1 client: created, offline");
     errno = 0;
     ok(qme_sd_client_read(cl, 0, 4, &v) == -1 && errno == ENOTCONN &&
@@ -332,16 +356,29 @@ static void test_v1(const char *dir)
     ok(rc == 0 && qme_sd_client_connected(cl) && h.watched >= 0 &&
        qme_sd_client_caps(cl) == (QME_SD_CAP_IRQ | QME_SD_CAP_STATE |
                                   QME_SD_CAP_DMA),
-       "v1 connect: handshake agrees on the offered caps (%s)",
+       "%s: v1 connect: handshake agrees on the offered caps (%s)", t,
        rc ? err : "ok");
+    ok(qme_sd_client_shm(cl) == shm && qme_sd_server_shm(d.srv) == shm,
+       "%s: both sides use the transport asked for", t);
 
-    ok(qme_sd_client_write(cl, 8, 4, 0x12345678) == 0 && h.kicks == 1 &&
-       qme_sd_client_write(cl, 12, 2, 0xbeef) == 0 && h.kicks == 1,
-       "writes are queued; only the batch's first kicks the loop");
+    /* Through the ring, the server sees writes without the event loop. */
+    ok(qme_sd_client_write(cl, 8, 4, 0x12345678) == 0 &&
+       h.kicks == (shm ? 0 : 1) &&
+       qme_sd_client_write(cl, 12, 2, 0xbeef) == 0 &&
+       h.kicks == (shm ? 0 : 1),
+       "%s: writes are queued; only a socket batch's first kicks the loop",
+       t);
     ok(qme_sd_client_read(cl, 8, 4, &v) == 0 && v == 0x12345678,
        "a read after writes sees them");
     ok(qme_sd_client_read(cl, 8, 8, &v) == 0 && v == 0xbeef12345678ULL,
-       "8-byte read");
+       "%s: 8-byte read", t);
+    /* More writes than the ring holds: the client waits for room. */
+    for (rc = 0; rc < 3000; rc++) {
+        qme_sd_client_write(cl, 16, 4, rc);
+    }
+    ok(qme_sd_client_read(cl, 16, 4, &v) == 0 && v == 2999 &&
+       qme_sd_client_connected(cl),
+       "%s: 3000 writes in a row, the last one read back", t);
     errno = 0;
     ok(qme_sd_client_read(cl, REG_BAD, 4, &v) == -1 && errno == EIO &&
        v == 0xffffffff && qme_sd_client_connected(cl),
@@ -382,12 +419,41 @@ static void test_v1(const char *dir)
     rc = qme_sd_client_read(cl, 0, 4, &v);
     ok(rc == -1 && errno == ECONNRESET && !qme_sd_client_connected(cl) &&
        h.losses == 1 && h.watched == -1,
-       "server gone: -1, ECONNRESET, one loss (%s), watch removed", h.why);
+       "%s: server gone: -1, ECONNRESET, one loss (%s), watch removed", t,
+       h.why);
     ok(qme_sd_client_connect(cl, address, err, sizeof(err)) == 0 &&
-       qme_sd_client_read(cl, 8, 4, &v) == 0,
-       "reconnect: the same client works again");
+       qme_sd_client_read(cl, 8, 4, &v) == 0 &&
+       qme_sd_client_shm(cl) == shm,
+       "%s: reconnect: the same client works again", t);
+
+    /* A hung server (alive, silent): all-ones within the timeout. */
+    atomic_store(&d.stop, true);
+    pthread_join(d.thread, NULL);
+    {
+        int64_t t0 = now_ms_test(), dt;
+
+        errno = 0;
+        rc = qme_sd_client_read(cl, 8, 4, &v);
+        dt = now_ms_test() - t0;
+        ok(rc == -1 && errno == ETIMEDOUT && v == 0xffffffff &&
+           dt >= TIMEOUT_MS - 10 && dt < 2 * TIMEOUT_MS &&
+           !qme_sd_client_connected(cl) && h.losses == 2,
+           "%s: hung server: all-ones, ETIMEDOUT after %lld ms", t,
+           (long long)dt);
+    }
+    qme_sd_server_free(d.srv);
+
+    /* A server that dies while a read waits (its process exits). */
+    dev_start(&d, address, WINDOW);
+    ok(qme_sd_client_connect(cl, address, err, sizeof(err)) == 0 &&
+       qme_sd_client_shm(cl) == shm, "%s: reconnect to a new server", t);
+    qme_sd_client_write(cl, REG_DIE, 1, 1);
+    errno = 0;
+    rc = qme_sd_client_read(cl, 8, 4, &v);
+    ok(rc == -1 && errno == ECONNRESET && v == 0xffffffff && h.losses == 3,
+       "%s: server dies mid-read: seen through the socket (%s)", t, h.why);
     qme_sd_client_free(cl);
-    ok(h.losses == 1, "free: no disconnected callback");
+    ok(h.losses == 3, "%s: free: no disconnected callback", t);
     dev_stop(&d);
 }
 
@@ -482,7 +548,8 @@ int main(void)
     }
     test_address();
     test_server_shares_parser();
-    test_v1(dir);
+    test_v1(dir, false);
+    test_v1(dir, true);
     test_basic_tcp();
     test_failures(dir);
     rmdir(dir);
