@@ -711,30 +711,36 @@ static void shm_handle(QmeSdServer *srv, const QmeSdShmSlot *sl)
     shm_violation(srv, "bad request in the ring");
 }
 
-/* Serve every request in the ring, in order; returns how many. */
+/*
+ * Serve every request in the ring, in order; returns how many.  Each is
+ * taken out of the ring (tail advanced) before it is handled, because a
+ * handler may wait for a DMA reply and serve the next ones meanwhile,
+ * as over the socket.  The server is single-threaded, so QEMU finding
+ * the ring empty still knows that every request was done before its
+ * next socket request is read.
+ */
 static unsigned shm_serve(QmeSdServer *srv)
 {
     QmeSdShm *shm = srv->shm;
-    uint32_t head, tail;
     unsigned served = 0;
 
-    if (!shm) {
-        return 0;
-    }
-    tail = __atomic_load_n(&shm->tail, __ATOMIC_RELAXED);
-    head = __atomic_load_n(&shm->head, __ATOMIC_ACQUIRE);
-    if (head == tail) {
-        return 0;
-    }
-    __atomic_store_n(&shm->srv_cpu, sched_getcpu(), __ATOMIC_RELAXED);
-    while (srv->shm == shm && head != tail) {
+    while (srv->shm == shm && shm) {
+        uint32_t tail = __atomic_load_n(&shm->tail, __ATOMIC_RELAXED);
+        uint32_t head = __atomic_load_n(&shm->head, __ATOMIC_ACQUIRE);
         uint64_t w[sizeof(QmeSdShmSlot) / 8];
         QmeSdShmSlot sl;
         unsigned i;
 
+        if (head == tail) {
+            break;
+        }
         if (head - tail > srv->shm_slots) {
             shm_violation(srv, "ring index out of range");
             break;
+        }
+        if (!served) {
+            __atomic_store_n(&shm->srv_cpu, sched_getcpu(),
+                             __ATOMIC_RELAXED);
         }
         /* Copied once: QEMU could change it while we look at it. */
         for (i = 0; i < sizeof(w) / 8; i++) {
@@ -743,18 +749,41 @@ static unsigned shm_serve(QmeSdServer *srv)
                                    __ATOMIC_RELAXED);
         }
         memcpy(&sl, w, sizeof(sl));
+        __atomic_store_n(&shm->tail, tail + 1, __ATOMIC_RELEASE);
         shm_handle(srv, &sl);
         served++;
-        tail++;
-        if (srv->shm != shm) {
-            break;
-        }
-        __atomic_store_n(&shm->tail, tail, __ATOMIC_RELEASE);
-        if (head == tail) {
-            head = __atomic_load_n(&shm->head, __ATOMIC_ACQUIRE);
-        }
     }
     return served;
+}
+
+/*
+ * Before a sleep in poll(): from now on QEMU kicks the doorbell.  Returns
+ * the poll timeout to use: 0 if requests came in meanwhile.
+ */
+static int shm_before_sleep(QmeSdServer *srv, int timeout_ms)
+{
+    if (!srv->shm) {
+        return timeout_ms;
+    }
+    __atomic_store_n(&srv->shm->srv_sleeping, 1, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&srv->shm->head, __ATOMIC_SEQ_CST) !=
+           __atomic_load_n(&srv->shm->tail, __ATOMIC_RELAXED) ? 0
+                                                              : timeout_ms;
+}
+
+/* After the sleep: reset the doorbell, serve the ring. */
+static void shm_after_sleep(QmeSdServer *srv, bool kicked)
+{
+    uint64_t count;
+
+    if (!srv->shm) {
+        return;
+    }
+    __atomic_store_n(&srv->shm->srv_sleeping, 0, __ATOMIC_RELAXED);
+    if (kicked && read(srv->shm_wait_fd, &count, sizeof(count)) < 0) {
+        /* Nothing to reset: a spurious wake-up. */
+    }
+    shm_serve(srv);
 }
 
 static int64_t now_ns(void)
@@ -969,10 +998,8 @@ int qme_sd_server_pollfds(QmeSdServer *srv, struct pollfd *fds, int max)
 
         fds[n++] = (struct pollfd){ .fd = srv->shm_wait_fd,
                                     .events = POLLIN };
-        /* From here QEMU kicks us; what came before, we see now. */
-        __atomic_store_n(&srv->shm->srv_sleeping, 1, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&srv->shm->head, __ATOMIC_SEQ_CST) !=
-            __atomic_load_n(&srv->shm->tail, __ATOMIC_RELAXED) &&
+        /* Requests already there: make the caller's poll() return. */
+        if (shm_before_sleep(srv, -1) == 0 &&
             write(srv->shm_wait_fd, &one, sizeof(one)) < 0) {
             /* Counter full: poll() returns at once anyway. */
         }
@@ -982,6 +1009,7 @@ int qme_sd_server_pollfds(QmeSdServer *srv, struct pollfd *fds, int max)
 
 int qme_sd_server_dispatch(QmeSdServer *srv, const struct pollfd *fds, int n)
 {
+    bool kicked = false;
     int i;
 
     for (i = 0; i < n; i++) {
@@ -999,17 +1027,10 @@ int qme_sd_server_dispatch(QmeSdServer *srv, const struct pollfd *fds, int n)
         } else if (fds[i].fd == srv->cfd) {
             client_readable(srv);
         } else if (srv->shm && fds[i].fd == srv->shm_wait_fd) {
-            uint64_t count;
-
-            if (read(srv->shm_wait_fd, &count, sizeof(count)) < 0) {
-                /* Nothing to reset: a spurious wake-up. */
-            }
+            kicked = true;
         }
     }
-    if (srv->shm) {
-        __atomic_store_n(&srv->shm->srv_sleeping, 0, __ATOMIC_RELAXED);
-        shm_serve(srv);
-    }
+    shm_after_sleep(srv, kicked);
     return 0;
 }
 
@@ -1073,18 +1094,24 @@ static int dma(QmeSdServer *srv, uint8_t type, uint64_t addr, void *rbuf,
     srv->dma_buf = rbuf;
     srv->dma_len = len;
     while (!srv->dma_done) {
-        struct pollfd pfd = { .fd = srv->cfd, .events = POLLIN };
+        /* Requests keep coming meanwhile, through the ring too. */
+        struct pollfd pfd[2] = {
+            { .fd = srv->cfd, .events = POLLIN },
+            { .fd = srv->shm ? srv->shm_wait_fd : -1, .events = POLLIN },
+        };
         int64_t left = deadline - now_ms();
 
-        if (left <= 0 || poll(&pfd, 1, (int)left) < 0) {
+        if (left <= 0 ||
+            poll(pfd, 2, shm_before_sleep(srv, (int)left)) < 0) {
             srv->dma_waiting = false;
             close_client(srv, "DMA reply timeout");
             errno = ETIMEDOUT;
             return -1;
         }
-        if (pfd.revents) {
+        if (pfd[0].revents) {
             client_readable(srv);
         }
+        shm_after_sleep(srv, pfd[1].revents);
     }
     srv->dma_waiting = false;
     if (srv->dma_status < 0) {
