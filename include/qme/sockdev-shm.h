@@ -30,7 +30,7 @@ extern "C" {
 /* Ring slots: a power of two in this range (QEMU uses the default). */
 #define QME_SD_SHM_MIN_SLOTS    16u
 #define QME_SD_SHM_MAX_SLOTS    4096u
-#define QME_SD_SHM_SLOTS        256u
+#define QME_SD_SHM_SLOTS        1024u
 #define QME_SD_SHM_CACHELINE    64
 /* Default busy-wait before sleeping on the eventfd, either side. */
 #define QME_SD_SHM_SPIN_US      50u
@@ -53,24 +53,31 @@ typedef struct QmeSdShm {
     uint32_t slots;
     uint8_t pad0[QME_SD_SHM_CACHELINE - 8];
 
+    /*
+     * The two ring indices, each on a line of its own: they change on
+     * every (batch of) request(s), the rest below rarely.
+     */
+    uint32_t head;          /* QEMU: requests published (free-running) */
+    uint8_t pad1[QME_SD_SHM_CACHELINE - 4];
+    uint32_t tail;          /* server: requests taken (free-running) */
+    uint8_t pad2[QME_SD_SHM_CACHELINE - 4];
+
     /* Written by QEMU. */
-    uint32_t head;          /* requests produced (free-running) */
     uint32_t cli_sleeping;  /* 1: QEMU waits on its eventfd */
-    int32_t cli_cpu;        /* CPU of QEMU's last request, -1 unknown */
-    uint8_t pad1[QME_SD_SHM_CACHELINE - 12];
+    int32_t cli_cpu;        /* CPU of QEMU's last read, -1 unknown */
+    uint8_t pad3[QME_SD_SHM_CACHELINE - 8];
 
     /* Written by the server. */
-    uint32_t tail;          /* requests done (free-running) */
     uint32_t srv_sleeping;  /* 1: the server waits on its eventfd */
     int32_t srv_cpu;        /* CPU the server last ran on, -1 unknown */
     uint32_t sock_seq;      /* bumped after each message on the socket */
-    uint8_t pad2[QME_SD_SHM_CACHELINE - 16];
+    uint8_t pad4[QME_SD_SHM_CACHELINE - 12];
 
     /* Written by the server: the reply to the one outstanding READ. */
     uint32_t reply_id;      /* written last: the reply is complete */
     uint32_t reply_status;  /* QME_SD_ST_OK or QME_SD_ST_ERROR */
     uint64_t reply_value;
-    uint8_t pad3[QME_SD_SHM_CACHELINE - 16];
+    uint8_t pad5[QME_SD_SHM_CACHELINE - 16];
 
     QmeSdShmSlot ring[];    /* @slots entries; request n is ring[n % slots] */
 } QmeSdShm;

@@ -29,6 +29,7 @@
 #include "qme/sockdev-shm.h"
 
 #define TX_FLUSH    4096    /* queued posted writes sent at once */
+#define SHM_BATCH   32      /* posted requests published at once */
 
 struct QmeSdClient {
     const QmeSdClientOps *ops;
@@ -57,7 +58,10 @@ struct QmeSdClient {
     QmeSdShm *shm;
     size_t shm_size;
     uint32_t shm_slots;
-    uint32_t shm_head;      /* our copy of shm->head */
+    uint32_t shm_head;      /* requests queued */
+    uint32_t shm_published; /* shm->head: requests the server may see */
+    uint32_t shm_tail;      /* shm->tail when we last looked */
+    bool shm_kicked;        /* the event loop will publish */
     uint32_t sock_seen;     /* shm->sock_seq when the socket was drained */
     int shm_wait_fd;        /* eventfd the server kicks; we sleep on it */
     int shm_kick_fd;        /* eventfd we kick when the server sleeps */
@@ -531,11 +535,15 @@ static bool shm_drain_socket(QmeSdClient *cl, int64_t deadline)
     return cl->fd >= 0;
 }
 
-/* Whether the server's requests-done index makes sense; else disconnect. */
+/*
+ * How many requests the server has not taken yet (it may still be
+ * doing the last one it took), into *@pending; false, disconnected, if
+ * its index makes no sense.
+ */
 static bool shm_pending(QmeSdClient *cl, uint32_t *pending)
 {
-    *pending = cl->shm_head - __atomic_load_n(&cl->shm->tail,
-                                              __ATOMIC_ACQUIRE);
+    cl->shm_tail = __atomic_load_n(&cl->shm->tail, __ATOMIC_ACQUIRE);
+    *pending = cl->shm_head - cl->shm_tail;
     if (*pending > cl->shm_slots) {
         log_violation(cl, "shared-memory ring index out of range");
         lose(cl, "protocol error", ECONNRESET);
@@ -544,48 +552,12 @@ static bool shm_pending(QmeSdClient *cl, uint32_t *pending)
     return true;
 }
 
-/*
- * Wait until at most @used requests are pending.  Serves the socket
- * meanwhile (a server in a DMA call waits for our reply) and notices
- * there that the server died; after a busy-wait of spin_us it checks
- * every millisecond.  Returns false if the connection is gone.
- */
-static bool shm_wait_used(QmeSdClient *cl, uint32_t used, int64_t deadline)
-{
-    int64_t spin_end = now_ns() + (int64_t)cl->spin_us * 1000;
-    uint32_t pending;
-    unsigned n = 0;
-
-    while (shm_pending(cl, &pending) && pending > used) {
-        struct pollfd pfd = { .fd = cl->fd, .events = POLLIN };
-
-        if (__atomic_load_n(&cl->shm->sock_seq, __ATOMIC_RELAXED) !=
-            cl->sock_seen) {
-            if (!shm_drain_socket(cl, deadline)) {
-                return false;
-            }
-            continue;
-        }
-        if (++n % 64 || now_ns() < spin_end) {
-            cpu_relax();
-            continue;
-        }
-        if (now_ms() > deadline) {
-            lose(cl, "timeout: server did not take requests", ETIMEDOUT);
-            return false;
-        }
-        if (poll(&pfd, 1, 1) > 0 && !shm_drain_socket(cl, deadline)) {
-            return false;
-        }
-    }
-    return cl->fd >= 0;
-}
-
-/* Make the requests visible; kick the server if it sleeps. */
+/* Make the queued requests visible; kick the server if it sleeps. */
 static void shm_publish(QmeSdClient *cl)
 {
     uint64_t one = 1;
 
+    cl->shm_published = cl->shm_head;
     /* Sequentially consistent, as the server's sleep: one sees the other. */
     __atomic_store_n(&cl->shm->head, cl->shm_head, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&cl->shm->srv_sleeping, __ATOMIC_SEQ_CST) &&
@@ -594,47 +566,43 @@ static void shm_publish(QmeSdClient *cl)
     }
 }
 
-/* Queue one request (not yet published).  Returns false if lost. */
-static bool shm_push(QmeSdClient *cl, uint8_t type, uint32_t addr,
-                     unsigned size, uint64_t value, uint32_t id)
-{
-    QmeSdShmSlot *sl;
-
-    if (cl->shm_head - __atomic_load_n(&cl->shm->tail, __ATOMIC_RELAXED) >=
-        cl->shm_slots) {
-        shm_publish(cl);
-        if (!shm_wait_used(cl, cl->shm_slots - 1, deadline_ms(cl))) {
-            return false;
-        }
-    }
-    sl = &cl->shm->ring[cl->shm_head & (cl->shm_slots - 1)];
-    *sl = (QmeSdShmSlot){ .type = type, .size = (uint8_t)size,
-                          .addr = addr, .value = value, .id = id };
-    cl->shm_head++;
-    return true;
-}
-
 /*
- * Wait for the reply to READ @id: busy-wait up to spin_us (not while the
- * server last ran on our CPU: it could not answer), then sleep on the
- * eventfd and the socket together, so that a server that dies is seen
- * at once.  Returns false if the connection is gone.
+ * Wait for the reply to READ @id or, @id 0, until at most @used requests
+ * are pending.  Busy-waits up to spin_us (not while the server last ran
+ * on our CPU: it could not make progress), then sleeps on the eventfd
+ * and the socket together, so that a server that dies is seen at once.
+ * Meanwhile it handles what the server sends on the socket (a server in
+ * a DMA call waits for our reply).  Returns false if the connection is
+ * gone.
  */
-static bool shm_wait_reply(QmeSdClient *cl, uint32_t id, int64_t deadline)
+static bool shm_wait(QmeSdClient *cl, uint32_t id, uint32_t used,
+                     int64_t deadline)
 {
     QmeSdShm *shm = cl->shm;
     bool spin = cl->spin_us &&
         __atomic_load_n(&shm->srv_cpu, __ATOMIC_RELAXED) != sched_getcpu();
     int64_t spin_end = spin ? now_ns() + (int64_t)cl->spin_us * 1000 : 0;
+    uint32_t pending;
     unsigned n = 0;
 
-    while (__atomic_load_n(&shm->reply_id, __ATOMIC_ACQUIRE) != id) {
+    for (;;) {
         struct pollfd pfd[2] = {
             { .fd = cl->fd, .events = POLLIN },
             { .fd = cl->shm_wait_fd, .events = POLLIN },
         };
         int64_t left;
+        bool done;
 
+        if (id) {
+            done = __atomic_load_n(&shm->reply_id, __ATOMIC_ACQUIRE) == id;
+        } else if (!shm_pending(cl, &pending)) {
+            return false;
+        } else {
+            done = pending <= used;
+        }
+        if (done) {
+            break;
+        }
         if (__atomic_load_n(&shm->sock_seq, __ATOMIC_RELAXED) !=
             cl->sock_seen) {
             if (!shm_drain_socket(cl, deadline)) {
@@ -653,7 +621,10 @@ static bool shm_wait_reply(QmeSdClient *cl, uint32_t id, int64_t deadline)
         }
         /* From here the server kicks us; then look once more. */
         __atomic_store_n(&shm->cli_sleeping, 1, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&shm->reply_id, __ATOMIC_SEQ_CST) != id &&
+        done = id ? __atomic_load_n(&shm->reply_id, __ATOMIC_SEQ_CST) == id
+                  : cl->shm_head - __atomic_load_n(&shm->tail,
+                                                   __ATOMIC_SEQ_CST) <= used;
+        if (!done &&
             __atomic_load_n(&shm->sock_seq, __ATOMIC_SEQ_CST) ==
             cl->sock_seen &&
             poll(pfd, 2, (int)left) > 0) {
@@ -669,10 +640,35 @@ static bool shm_wait_reply(QmeSdClient *cl, uint32_t id, int64_t deadline)
             return false;
         }
     }
-    /* What the server sent on the socket before the reply, first. */
+    /* What the server sent on the socket before, first. */
     if (__atomic_load_n(&shm->sock_seq, __ATOMIC_ACQUIRE) != cl->sock_seen) {
         return shm_drain_socket(cl, deadline);
     }
+    return true;
+}
+
+/* Wait until the server has taken every request (not for a reply). */
+static bool shm_wait_used(QmeSdClient *cl, uint32_t used, int64_t deadline)
+{
+    shm_publish(cl);
+    return shm_wait(cl, 0, used, deadline);
+}
+
+/* Queue one request (not yet published).  Returns false if lost. */
+static bool shm_push(QmeSdClient *cl, uint8_t type, uint32_t addr,
+                     unsigned size, uint64_t value, uint32_t id)
+{
+    QmeSdShmSlot *sl;
+
+    /* The server's index only when our last look says the ring is full. */
+    if (cl->shm_head - cl->shm_tail >= cl->shm_slots &&
+        !shm_wait_used(cl, cl->shm_slots - 1, deadline_ms(cl))) {
+        return false;
+    }
+    sl = &cl->shm->ring[cl->shm_head & (cl->shm_slots - 1)];
+    *sl = (QmeSdShmSlot){ .type = type, .size = (uint8_t)size,
+                          .addr = addr, .value = value, .id = id };
+    cl->shm_head++;
     return true;
 }
 
@@ -690,7 +686,7 @@ static int shm_read(QmeSdClient *cl, uint32_t addr, unsigned size,
         return failed(cl);
     }
     shm_publish(cl);
-    if (!shm_wait_reply(cl, id, deadline)) {
+    if (!shm_wait(cl, id, 0, deadline)) {
         return failed(cl);
     }
     status = __atomic_load_n(&cl->shm->reply_status, __ATOMIC_RELAXED);
@@ -707,14 +703,34 @@ static int shm_read(QmeSdClient *cl, uint32_t addr, unsigned size,
     return 0;
 }
 
-/* A posted request through the ring: a write or a reset. */
+/*
+ * A posted request through the ring: a write or a reset.  Published in
+ * batches, as posted writes are sent over the socket: each publication
+ * costs a cache-line transfer to the server's CPU, which would bound
+ * the write rate.  The first request after the event loop's last
+ * flush kicks it, so that the rest of a batch reaches the server soon
+ * (qme_sd_client_flush() publishes); not every batch: each kick wakes
+ * QEMU's main loop, which then takes the BQL the vCPU needs.
+ */
 static int shm_post(QmeSdClient *cl, uint8_t type, uint32_t addr,
                     unsigned size, uint64_t value)
 {
     if (!shm_push(cl, type, addr, size, value, ++cl->next_id)) {
         return failed(cl);
     }
-    shm_publish(cl);
+    if (cl->shm_head - cl->shm_published >= SHM_BATCH) {
+        /*
+         * Visible to a server that polls, but no wake-up for one that
+         * sleeps (on the vCPU's CPU, say): a context switch per batch
+         * would cost more than the batch.  The flush wakes it.
+         */
+        cl->shm_published = cl->shm_head;
+        __atomic_store_n(&cl->shm->head, cl->shm_head, __ATOMIC_RELEASE);
+    }
+    if (!cl->shm_kicked && cl->ops->kick) {
+        cl->shm_kicked = true;
+        cl->ops->kick(cl->opaque);
+    }
     return 0;
 }
 
@@ -779,6 +795,9 @@ static bool shm_setup(QmeSdClient *cl, int64_t deadline)
         cl->shm_size = size;
         cl->shm_slots = slots;
         cl->shm_head = 0;
+        cl->shm_published = 0;
+        cl->shm_tail = 0;
+        cl->shm_kicked = false;
         cl->shm_wait_fd = wait_fd;
         cl->shm_kick_fd = kick_fd;
         cl->sock_seen = __atomic_load_n(&shm->sock_seq, __ATOMIC_ACQUIRE);
@@ -821,6 +840,10 @@ int qme_sd_client_flush(QmeSdClient *cl)
 
     if (cl->fd < 0) {
         return failed(cl);
+    }
+    if (cl->shm) {
+        cl->shm_kicked = false;
+        shm_publish(cl);
     }
     /* Also the turn of messages that came behind a reply. */
     if (flush_tx(cl, deadline) && cl->rx_len) {

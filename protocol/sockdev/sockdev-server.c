@@ -72,6 +72,7 @@ struct QmeSdServer {
     QmeSdShm *shm;          /* NULL: socket transport */
     size_t shm_size;
     uint32_t shm_slots;
+    uint32_t shm_head;      /* shm->head when we last looked */
     int shm_wait_fd;        /* eventfd QEMU kicks when we sleep */
     int shm_kick_fd;        /* eventfd we kick when QEMU sleeps */
     int rx_fds[3];          /* descriptors received, for SHM_SETUP */
@@ -648,6 +649,7 @@ static int shm_setup(QmeSdServer *srv, const QmeSdMsg *m)
     srv->shm = shm;
     srv->shm_size = m->shm_size;
     srv->shm_slots = slots;
+    srv->shm_head = 0;
     close(srv->rx_fds[0]);
     srv->shm_wait_fd = srv->rx_fds[1];
     srv->shm_kick_fd = srv->rx_fds[2];
@@ -721,17 +723,26 @@ static void shm_handle(QmeSdServer *srv, const QmeSdShmSlot *sl)
  */
 static unsigned shm_serve(QmeSdServer *srv)
 {
+    uint32_t head;
     QmeSdShm *shm = srv->shm;
     unsigned served = 0;
 
     while (srv->shm == shm && shm) {
         uint32_t tail = __atomic_load_n(&shm->tail, __ATOMIC_RELAXED);
-        uint32_t head = __atomic_load_n(&shm->head, __ATOMIC_ACQUIRE);
         uint64_t w[sizeof(QmeSdShmSlot) / 8];
         QmeSdShmSlot sl;
         unsigned i;
 
+        /* QEMU's index only when ours is used up: it is QEMU's line. */
+        if (srv->shm_head == tail) {
+            srv->shm_head = __atomic_load_n(&shm->head, __ATOMIC_ACQUIRE);
+        }
+        head = srv->shm_head;
         if (head == tail) {
+            /* A QEMU waiting for room or for us to finish can go on. */
+            if (served) {
+                shm_kick_client(srv);
+            }
             break;
         }
         if (head - tail > srv->shm_slots) {
