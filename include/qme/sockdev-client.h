@@ -98,8 +98,9 @@ void qme_sd_client_free(QmeSdClient *cl);
  * Connect to @address (qme_sd_parse_address(); TCP connects are bounded
  * by the timeout too) and, for v1, shake hands: the server must speak
  * version 1 (or 2, see qme_sd_client_set_shm()) with the same window,
- * and agree only to offered capabilities.  Already connected: returns 0 at once.  Returns 0, or -1
- * with errno and @err set and no connection left open.
+ * and agree only to offered capabilities.  Already connected: returns
+ * 0 at once.  Returns 0, or -1 with errno and @err set and no connection
+ * left open.
  */
 int qme_sd_client_connect(QmeSdClient *cl, const char *address,
                           char *err, size_t errlen);

@@ -90,6 +90,16 @@ static inline size_t qme_sd_shm_size(uint32_t slots)
     return (n + 4095) & ~(size_t)4095;
 }
 
+/* In a busy-wait: let the other hyperthread (or the host) breathe. */
+static inline void qme_sd_shm_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield" : : : "memory");
+#endif
+}
+
 #ifdef __cplusplus
 }
 #endif

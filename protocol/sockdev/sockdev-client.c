@@ -487,16 +487,6 @@ static bool call(QmeSdClient *cl, QmeSdMsg *req, uint8_t want,
 
 /* Shared-memory transport (sockdev-shm.h) */
 
-/* In a busy-wait: let the other hyperthread (or the host) breathe. */
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ volatile("yield" ::: "memory");
-#endif
-}
-
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -611,7 +601,7 @@ static bool shm_wait(QmeSdClient *cl, uint32_t id, uint32_t used,
             continue;
         }
         if (spin && (++n % 64 || now_ns() < spin_end)) {
-            cpu_relax();
+            qme_sd_shm_relax();
             continue;
         }
         left = deadline - now_ms();

@@ -92,16 +92,6 @@ static void slog(QmeSdServer *srv, const char *fmt, ...)
     fflush(srv->log);
 }
 
-/* In a busy-wait: let the other hyperthread (or the host) breathe. */
-static inline void qme_sd_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ volatile("yield" ::: "memory");
-#endif
-}
-
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -831,7 +821,7 @@ static bool shm_spin(QmeSdServer *srv, int timeout_ms)
         if (!srv->shm || (++n % 64 == 0 && now_ns() > end)) {
             return false;
         }
-        qme_sd_cpu_relax();
+        qme_sd_shm_relax();
     }
 }
 
