@@ -17,12 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "qme/sockdev-client.h"
 #include "qme/sockdev-server.h"
+#include "qme/sockdev-shm.h"
 
 #define WINDOW      0x100
 #define REG_BAD     0x80    /* reads answer an error status */
@@ -534,6 +538,130 @@ static void test_failures(const char *dir)
        NULL && errno == EINVAL, "new: a zero timeout is EINVAL");
 }
 
+/* A raw client's message and the server's answer (0: none in 1 s). */
+static uint8_t raw_call(int fd, const QmeSdMsg *m, const int *fds, int nfds,
+                        QmeSdMsg *reply)
+{
+    static uint8_t in[QME_SD_MAX_MSG];
+    uint8_t out[64];
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * 3)];
+    } ctl;
+    struct iovec iov = { out, qme_sd_encode(out, sizeof(out), m) };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    size_t len = 0, used;
+
+    if (nfds) {
+        struct cmsghdr *c;
+
+        mh.msg_control = ctl.buf;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+    }
+    if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)iov.iov_len) {
+        return 0;
+    }
+    while (poll(&pfd, 1, 1000) > 0) {
+        ssize_t n = recv(fd, in + len, sizeof(in) - len, 0);
+
+        if (n <= 0) {
+            return 0;
+        }
+        len += n;
+        if (qme_sd_decode(in, len, QME_SD_FROM_SERVER, reply, &used) ==
+            QME_SD_OK) {
+            return reply->type;
+        }
+    }
+    return 0;
+}
+
+/* Whether the server closed @fd within a second. */
+static bool closed_by_server(int fd)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    char b;
+
+    return poll(&pfd, 1, 1000) > 0 && recv(fd, &b, 1, 0) == 0;
+}
+
+/*
+ * A hostile client of the server library's shared memory: an unsealed
+ * memfd is refused (the connection stays, on the socket); a bad request
+ * and an index out of range in the ring drop the client.
+ */
+static void test_shm_hostile_client(const char *dir)
+{
+    uint32_t slots = QME_SD_SHM_MIN_SLOTS;
+    size_t size = qme_sd_shm_size(slots);
+    QmeSdMsg hello = { .type = QME_SD_HELLO, .id = 1, .magic = QME_SD_MAGIC,
+                       .version = 2, .min_version = 1, .window = WINDOW };
+    QmeSdMsg setup = { .type = QME_SD_SHM_SETUP, .id = 2, .shm_slots = slots,
+                       .shm_size = (uint32_t)size };
+    QmeSdMsg ping = { .type = QME_SD_PING, .id = 3 }, r;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    char address[200];
+    Device d;
+    int k;
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/hostile.sock", dir);
+    snprintf(address, sizeof(address), "unix:%s", sa.sun_path);
+    dev_start(&d, address, WINDOW);
+    for (k = 0; k < 3; k++) {
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        int fds[3] = {
+            memfd_create("t", MFD_ALLOW_SEALING),
+            eventfd(0, EFD_NONBLOCK), eventfd(0, EFD_NONBLOCK),
+        };
+        uint64_t one = 1;
+        QmeSdShm *shm;
+
+        connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+        ok(raw_call(fd, &hello, NULL, 0, &r) == QME_SD_HELLO_REPLY &&
+           r.version == 2, "hostile client %d: the server speaks version 2",
+           k);
+        ftruncate(fds[0], size);
+        if (k) {
+            fcntl(fds[0], F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW);
+        }
+        shm = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+        shm->magic = QME_SD_SHM_MAGIC;
+        shm->slots = slots;
+        r.status = 99;
+        raw_call(fd, &setup, fds, 3, &r);
+        if (k == 0) {
+            ok(r.type == QME_SD_SHM_SETUP_REPLY &&
+               r.status == QME_SD_ST_ERROR &&
+               raw_call(fd, &ping, NULL, 0, &r) == QME_SD_PONG,
+               "unsealed memory: refused, the socket still serves");
+        } else {
+            ok(r.type == QME_SD_SHM_SETUP_REPLY && r.status == QME_SD_ST_OK,
+               "hostile client %d: sealed memory accepted", k);
+            if (k == 1) {
+                shm->ring[0] = (QmeSdShmSlot){ .type = 0x77, .size = 4 };
+                __atomic_store_n(&shm->head, 1, __ATOMIC_SEQ_CST);
+            } else {
+                __atomic_store_n(&shm->head, slots + 5, __ATOMIC_SEQ_CST);
+            }
+            write(fds[1], &one, sizeof(one));
+            ok(closed_by_server(fd), "%s in the ring: client dropped",
+               k == 1 ? "unknown request type" : "index out of range");
+        }
+        munmap(shm, size);
+        close(fds[0]);
+        close(fds[1]);
+        close(fds[2]);
+        close(fd);
+    }
+    dev_stop(&d);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/sdclient-XXXXXX";
@@ -546,6 +674,7 @@ int main(void)
     test_server_shares_parser();
     test_v1(dir, false);
     test_v1(dir, true);
+    test_shm_hostile_client(dir);
     test_basic_tcp();
     test_failures(dir);
     rmdir(dir);
