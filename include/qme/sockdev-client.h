@@ -67,6 +67,11 @@ typedef struct QmeSdClientOps {
     void (*disconnected)(void *opaque, const char *why);
     /* A server broke the protocol: @msg says how (one line, no "\n"). */
     void (*log)(void *opaque, const char *msg);
+    /*
+     * The guest's virtual clock in ns (> 0), stamped on every request
+     * through shared memory (qme_sd_server_vtime()); NULL: none.
+     */
+    int64_t (*vtime)(void *opaque);
 } QmeSdClientOps;
 
 /*

@@ -114,6 +114,11 @@ bool qme_sd_server_stopped(const QmeSdServer *srv);
 void qme_sd_server_set_spin(QmeSdServer *srv, unsigned spin_us);
 /* Returns whether the current client uses the shared-memory transport. */
 bool qme_sd_server_shm(const QmeSdServer *srv);
+/*
+ * In a read, write or reset hook: returns the guest's virtual clock (ns)
+ * the request carries; 0 when it came over the socket or without one.
+ */
+uint64_t qme_sd_server_vtime(const QmeSdServer *srv);
 
 /*
  * Embedding: fill at most @max (4 serve everything: the signal

@@ -657,7 +657,9 @@ static bool shm_push(QmeSdClient *cl, uint8_t type, uint32_t addr,
     }
     sl = &cl->shm->ring[cl->shm_head & (cl->shm_slots - 1)];
     *sl = (QmeSdShmSlot){ .type = type, .size = (uint8_t)size,
-                          .addr = addr, .value = value, .id = id };
+                          .addr = addr, .value = value, .id = id,
+                          .vtime = cl->ops->vtime ?
+                                   (uint64_t)cl->ops->vtime(cl->opaque) : 0 };
     cl->shm_head++;
     return true;
 }

@@ -76,6 +76,7 @@ struct QmeSdServer {
     int shm_wait_fd;        /* eventfd QEMU kicks when we sleep */
     int shm_kick_fd;        /* eventfd we kick when QEMU sleeps */
     int rx_fds[3];          /* descriptors received, for SHM_SETUP */
+    uint64_t vtime;         /* of the request being handled, or 0 */
     int rx_nfds;
 };
 
@@ -137,6 +138,11 @@ void qme_sd_server_set_spin(QmeSdServer *srv, unsigned spin_us)
 bool qme_sd_server_shm(const QmeSdServer *srv)
 {
     return srv->shm != NULL;
+}
+
+uint64_t qme_sd_server_vtime(const QmeSdServer *srv)
+{
+    return srv->vtime;
 }
 
 static void drop_rx_fds(QmeSdServer *srv)
@@ -673,6 +679,7 @@ static void shm_handle(QmeSdServer *srv, const QmeSdShmSlot *sl)
         shm_violation(srv, "non-zero padding");
         return;
     }
+    srv->vtime = sl->vtime;
     switch (sl->type) {
     case QME_SD_READ:
         if (!qme_sd_access_ok(UINT32_MAX, 0, sl->size)) {
@@ -752,6 +759,7 @@ static unsigned shm_serve(QmeSdServer *srv)
         memcpy(&sl, w, sizeof(sl));
         __atomic_store_n(&shm->tail, tail + 1, __ATOMIC_RELEASE);
         shm_handle(srv, &sl);
+        srv->vtime = 0;
         served++;
     }
     return served;

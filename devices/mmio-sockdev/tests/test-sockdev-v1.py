@@ -57,6 +57,7 @@ RAM, RAM_END = 0x40000000, 0x48000000   # -m 128
 R_ID, R_SCRATCH, R_IRQ, R_RESULT = 0x00, 0x04, 0x08, 0x0c
 R_DMA_SRC, R_DMA_DST, R_DMA_LEN, R_DMA_GO, R_MISBEHAVE, R_TRANSPORT = \
     0x10, 0x18, 0x20, 0x24, 0x28, 0x2c
+R_VTIME = 0x30
 ID, SCRATCH_RESET = 0x31544453, 0x5a5a0000
 ST_OK, ST_DENIED, REFUSED, BUSY = 0, 2, 0xffffffff, 0xb0b0b0b0
 ONES = 0xffffffff
@@ -118,6 +119,15 @@ ok(q.status() == 7 and q.readl(W + R_ID) == ID and
    'dma=on: bridge CONNECTED|V1|DMA, server registers read back')
 ok(q.readl(W + R_TRANSPORT) == SHM,
    f'the server is reached through {"shared memory" if SHM else "the socket"}')
+# Requests through the memory carry the guest's virtual clock: under
+# qtest it moves only by clock_step, so the value is exact.
+t1 = int(q.cmd('clock_step 1000000')[1])
+v1 = q.readq(W + R_VTIME)
+t2 = int(q.cmd('clock_step 2500')[1])
+v2 = q.readq(W + R_VTIME)
+ok((v1, v2) == ((t1, t2) if SHM else (0, 0)),
+   'a read carries the guest virtual clock' if SHM else
+   'over the socket a read carries no virtual clock', (v1, t1, v2, t2))
 
 # 8-byte accesses of two 32-bit registers (a guest's readq(), the
 # monitor's "xp /2wx"): the window forwards them whole, the server's

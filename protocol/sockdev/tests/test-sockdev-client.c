@@ -658,6 +658,10 @@ static void test_shm_hostile_client(const char *dir)
         close(fds[1]);
         close(fds[2]);
         close(fd);
+        /* One client at a time: the next one after the server saw EOF. */
+        for (int i = 0; i < 100 && qme_sd_server_connected(d.srv); i++) {
+            usleep(10 * 1000);
+        }
     }
     dev_stop(&d);
 }
