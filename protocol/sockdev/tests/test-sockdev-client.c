@@ -666,6 +666,103 @@ static void test_shm_hostile_client(const char *dir)
     dev_stop(&d);
 }
 
+/*
+ * A hostile version-2 server: takes the shared memory, then answers the
+ * first read with a status that does not exist.
+ */
+typedef struct EvilServer {
+    int lfd;
+    pthread_t thread;
+} EvilServer;
+
+static void *evil_serve(void *opaque)
+{
+    EvilServer *e = opaque;
+    uint8_t buf[256];
+    union {
+        struct cmsghdr align;
+        char b[CMSG_SPACE(sizeof(int) * 3)];
+    } ctl;
+    struct iovec iov = { buf, sizeof(buf) };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = ctl.b,
+                         .msg_controllen = sizeof(ctl.b) };
+    QmeSdMsg m, r = { .type = QME_SD_HELLO_REPLY, .magic = QME_SD_MAGIC,
+                      .version = 2, .window = WINDOW };
+    int fd = accept(e->lfd, NULL, NULL), fds[3];
+    size_t used, n;
+    QmeSdShm *shm;
+
+    if (recv(fd, buf, sizeof(buf), 0) <= 0 ||
+        qme_sd_decode(buf, 24, QME_SD_FROM_CLIENT, &m, &used) !=
+        QME_SD_OK) {
+        close(fd);
+        return NULL;
+    }
+    r.id = m.id;
+    n = qme_sd_encode(buf, sizeof(buf), &r);
+    send(fd, buf, n, 0);
+    if (recvmsg(fd, &mh, 0) <= 0 || !CMSG_FIRSTHDR(&mh) ||
+        qme_sd_decode(buf, 16, QME_SD_FROM_CLIENT, &m, &used) !=
+        QME_SD_OK) {
+        close(fd);
+        return NULL;
+    }
+    memcpy(fds, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(fds));
+    shm = mmap(NULL, m.shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0],
+               0);
+    r = (QmeSdMsg){ .type = QME_SD_SHM_SETUP_REPLY, .id = m.id };
+    n = qme_sd_encode(buf, sizeof(buf), &r);
+    send(fd, buf, n, 0);
+    while (__atomic_load_n(&shm->head, __ATOMIC_ACQUIRE) == 0) {
+        usleep(1000);
+    }
+    __atomic_store_n(&shm->reply_status, 7, __ATOMIC_RELAXED);
+    __atomic_store_n(&shm->reply_id, shm->ring[0].id, __ATOMIC_RELEASE);
+    write(fds[2], &(uint64_t){ 1 }, sizeof(uint64_t));
+    /* Until the client hangs up. */
+    recv(fd, buf, sizeof(buf), 0);
+    munmap(shm, m.shm_size);
+    close(fds[0]);
+    close(fds[1]);
+    close(fds[2]);
+    close(fd);
+    return NULL;
+}
+
+static void test_shm_hostile_server(const char *dir)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    char address[200], err[256];
+    EvilServer e;
+    QmeSdClient *cl;
+    uint64_t v;
+    Host h;
+    int rc;
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/evil.sock", dir);
+    snprintf(address, sizeof(address), "unix:%s", sa.sun_path);
+    e.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(e.lfd, (struct sockaddr *)&sa, sizeof(sa));
+    listen(e.lfd, 1);
+    pthread_create(&e.thread, NULL, evil_serve, &e);
+    cl = client(&h, QME_SD_PROTO_V1, 0);
+    qme_sd_client_set_shm(cl, true, 20);
+    rc = qme_sd_client_connect(cl, address, err, sizeof(err));
+    ok(rc == 0 && qme_sd_client_shm(cl), "evil server: shared memory set "
+       "up (%s)", rc ? err : "ok");
+    errno = 0;
+    rc = qme_sd_client_read(cl, 0, 4, &v);
+    ok(rc == -1 && errno == ECONNRESET && v == 0xffffffff &&
+       h.losses == 1 && !qme_sd_client_connected(cl),
+       "evil server: a read status of 7 in the memory is a protocol "
+       "error: all-ones, disconnected (%s)", h.why);
+    qme_sd_client_free(cl);
+    pthread_join(e.thread, NULL);
+    close(e.lfd);
+    unlink(sa.sun_path);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/sdclient-XXXXXX";
@@ -679,6 +776,7 @@ int main(void)
     test_v1(dir, false);
     test_v1(dir, true);
     test_shm_hostile_client(dir);
+    test_shm_hostile_server(dir);
     test_basic_tcp();
     test_failures(dir);
     rmdir(dir);
