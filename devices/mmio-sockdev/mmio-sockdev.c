@@ -31,6 +31,7 @@
 #include "qme/qdev-props.h"
 #include "qme/regtable-qemu.h"
 #include "qme/sockdev-client-qemu.h"
+#include "qme/sockdev-shm.h"
 #include "mmio_sockdev-regtable.h"
 #include "trace-mmio_sockdev.h"
 
@@ -65,6 +66,8 @@ struct MmioSockdevState {
     uint32_t reconnect_ms;
     uint32_t wait_ms;
     bool dma;
+    bool shm;
+    uint32_t shm_spin_us;
 };
 
 static QmeSdClient *mmio_sockdev_client(MmioSockdevState *s)
@@ -152,9 +155,17 @@ static void mmio_sockdev_server_connected(void *opaque)
 {
     MmioSockdevState *s = opaque;
 
-    trace_mmio_sockdev_connected(s->socket, s->protocol == PROTO_V1 ?
-                                 "v1" : "basic",
-                                 qme_sd_client_caps(mmio_sockdev_client(s)));
+    QmeSdClient *cl = mmio_sockdev_client(s);
+
+    if (s->shm && !qme_sd_client_shm(cl)) {
+        warn_report("%s: the device server at %s does not take shared "
+                    "memory (protocol version 1): using the socket",
+                    TYPE_MMIO_SOCKDEV, s->socket);
+    }
+    trace_mmio_sockdev_connected(s->socket, s->protocol == PROTO_BASIC ?
+                                 "basic" : qme_sd_client_shm(cl) ?
+                                 "v1+shm" : "v1",
+                                 qme_sd_client_caps(cl));
 }
 
 static void mmio_sockdev_server_disconnected(void *opaque, const char *why)
@@ -314,6 +325,17 @@ static bool mmio_sockdev_check_properties(MmioSockdevState *s, Error **errp)
                    "60000", TYPE_MMIO_SOCKDEV, s->timeout_ms);
         return false;
     }
+    if (s->shm && (!a.is_unix || s->protocol != PROTO_V1)) {
+        error_setg(errp, "%s: property 'shm' needs a unix: socket and "
+                   "protocol=v1 (socket is %s)", TYPE_MMIO_SOCKDEV,
+                   s->socket);
+        return false;
+    }
+    if (s->shm_spin_us > 1000000) {
+        error_setg(errp, "%s: property 'shm-spin-us' is %u, must be at "
+                   "most 1000000", TYPE_MMIO_SOCKDEV, s->shm_spin_us);
+        return false;
+    }
     if (s->reconnect_ms == 0) {
         error_setg(errp, "%s: property 'reconnect-ms' must not be 0",
                    TYPE_MMIO_SOCKDEV);
@@ -345,8 +367,11 @@ static void mmio_sockdev_realize(DeviceState *dev, Error **errp)
                                      s->size, caps, s->timeout_ms,
                                      s->reconnect_ms, &mmio_sockdev_link_ops, s,
                                      errp);
-    if (!s->link ||
-        qme_sd_qemu_client_start(s->link, s->on_absent, s->wait_ms,
+    if (!s->link) {
+        goto fail;
+    }
+    qme_sd_client_set_shm(mmio_sockdev_client(s), s->shm, s->shm_spin_us);
+    if (qme_sd_qemu_client_start(s->link, s->on_absent, s->wait_ms,
                                  errp) < 0) {
         goto fail;
     }
@@ -387,6 +412,9 @@ static const Property mmio_sockdev_properties[] = {
     DEFINE_PROP_UINT32("reconnect-ms", MmioSockdevState, reconnect_ms, 200),
     DEFINE_PROP_UINT32("wait-ms", MmioSockdevState, wait_ms, 10000),
     DEFINE_PROP_BOOL("dma", MmioSockdevState, dma, false),
+    DEFINE_PROP_BOOL("shm", MmioSockdevState, shm, false),
+    DEFINE_PROP_UINT32("shm-spin-us", MmioSockdevState, shm_spin_us,
+                       QME_SD_SHM_SPIN_US),
 };
 
 /* Migration: the server's state travels in ours. */
@@ -491,6 +519,13 @@ static void mmio_sockdev_class_init(ObjectClass *klass, QmeClassData data)
         "with on-absent=wait: how long to wait for the server at start");
     object_class_property_set_description(klass, "dma",
         "let the server read and write guest RAM (v1)");
+    object_class_property_set_description(klass, "shm",
+        "offer the server shared memory for reads and writes (protocol "
+        "version 2, unix: sockets); a version-1 server is served over the "
+        "socket");
+    object_class_property_set_description(klass, "shm-spin-us",
+        "with shm: how long a read busy-waits for its reply before it "
+        "sleeps (not while the server runs on the vCPU's CPU)");
 }
 
 static const TypeInfo mmio_sockdev_info = {

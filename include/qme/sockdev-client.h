@@ -67,6 +67,11 @@ typedef struct QmeSdClientOps {
     void (*disconnected)(void *opaque, const char *why);
     /* A server broke the protocol: @msg says how (one line, no "\n"). */
     void (*log)(void *opaque, const char *msg);
+    /*
+     * The guest's virtual clock in ns (> 0), stamped on every request
+     * through shared memory (qme_sd_server_vtime()); NULL: none.
+     */
+    int64_t (*vtime)(void *opaque);
 } QmeSdClientOps;
 
 /*
@@ -97,12 +102,27 @@ void qme_sd_client_free(QmeSdClient *cl);
 /*
  * Connect to @address (qme_sd_parse_address(); TCP connects are bounded
  * by the timeout too) and, for v1, shake hands: the server must speak
- * version QME_SD_VERSION with the same window, and agree only to offered
- * capabilities.  Already connected: returns 0 at once.  Returns 0, or -1
- * with errno and @err set and no connection left open.
+ * version 1 (or 2, see qme_sd_client_set_shm()) with the same window,
+ * and agree only to offered capabilities.  Already connected: returns
+ * 0 at once.  Returns 0, or -1 with errno and @err set and no connection
+ * left open.
  */
 int qme_sd_client_connect(QmeSdClient *cl, const char *address,
                           char *err, size_t errlen);
+/*
+ * Shared-memory transport (v1 over a UNIX socket; PROTOCOL.md): with
+ * @want, the next connect offers protocol version 2 and, if the server
+ * speaks it, passes it a memfd with request and reply rings; reads,
+ * writes and resets then go through the memory, the rest stays on the
+ * socket, which also tells that the server died.  A server that does
+ * not speak version 2 or refuses the memory is served over the socket.
+ * A read busy-waits up to @spin_us for its reply (not while the server
+ * last ran on this CPU), then sleeps on an eventfd.  Cannot fail.
+ */
+void qme_sd_client_set_shm(QmeSdClient *cl, bool want, unsigned spin_us);
+/* Returns whether the connection uses the shared memory now. */
+bool qme_sd_client_shm(const QmeSdClient *cl);
+
 /* Close the connection (no-op if none) and call ops->disconnected. */
 void qme_sd_client_disconnect(QmeSdClient *cl, const char *why);
 

@@ -35,7 +35,13 @@ extern "C" {
 #endif
 
 #define QME_SD_MAGIC            0x56445351u     /* "QSDV" as LE bytes */
-#define QME_SD_VERSION          1
+/*
+ * Highest version spoken.  Version 2 adds the shared-memory transport
+ * (SHM_SETUP); a client offers it only when it wants that transport, so
+ * with it off its HELLO is exactly version 1's.
+ */
+#define QME_SD_VERSION          2
+#define QME_SD_VERSION_1        1
 #define QME_SD_HDR_SIZE         8
 /* Largest DMA transfer, state blob or data part of any one message. */
 #define QME_SD_MAX_DATA         4096u
@@ -60,6 +66,7 @@ typedef enum QmeSdType {
     QME_SD_SAVE             = 0x05,
     QME_SD_RESTORE          = 0x06,
     QME_SD_PING             = 0x07,
+    QME_SD_SHM_SETUP        = 0x08,     /* version 2 */
     QME_SD_DMA_REPLY        = 0x21,
 
     QME_SD_HELLO_REPLY      = 0x81,
@@ -67,6 +74,7 @@ typedef enum QmeSdType {
     QME_SD_SAVE_REPLY       = 0x85,
     QME_SD_RESTORE_REPLY    = 0x86,
     QME_SD_PONG             = 0x87,
+    QME_SD_SHM_SETUP_REPLY  = 0x88,     /* version 2 */
     QME_SD_IRQ              = 0xa1,
     QME_SD_DMA_READ         = 0xa2,
     QME_SD_DMA_WRITE        = 0xa3,
@@ -123,6 +131,9 @@ typedef struct QmeSdMsg {
     /* IRQ */
     uint16_t line;
     uint8_t level;
+    /* SHM_SETUP: ring slots and memfd bytes (sockdev-shm.h) */
+    uint32_t shm_slots;
+    uint32_t shm_size;
     /* DMA_READ, DMA_WRITE */
     uint64_t dma_addr;
     uint32_t dma_len;

@@ -104,10 +104,30 @@ int qme_sd_server_stop_on_signals(QmeSdServer *srv);
 bool qme_sd_server_stopped(const QmeSdServer *srv);
 
 /*
- * Embedding: fill at most @max (>= 3 with qme_sd_server_stop_on_signals(),
- * else >= 2) pollfds; returns how many (cannot fail).  After poll(),
- * pass the same array to dispatch, which returns 0, or -1 on a fatal
- * error of the listening socket (errno EIO).
+ * Shared-memory transport (PROTOCOL.md): the library accepts it when a
+ * version-2 client asks (SHM_SETUP) and then serves reads, writes and
+ * resets from the ring.  After serving, run_once() busy-waits up to
+ * @spin_us for the next request (default QME_SD_SHM_SPIN_US; 0: never;
+ * never while the client runs on the same CPU) before it sleeps on the
+ * client's doorbell.  Cannot fail.
+ */
+void qme_sd_server_set_spin(QmeSdServer *srv, unsigned spin_us);
+/* Returns whether the current client uses the shared-memory transport. */
+bool qme_sd_server_shm(const QmeSdServer *srv);
+/*
+ * In a read, write or reset hook: returns the guest's virtual clock (ns)
+ * the request carries; 0 when it came over the socket or without one.
+ */
+uint64_t qme_sd_server_vtime(const QmeSdServer *srv);
+
+/*
+ * Embedding: fill at most @max (4 serve everything: the signal
+ * descriptor, the listening socket, the client, the shared-memory
+ * doorbell) pollfds; returns how many (cannot fail).  With the shared
+ * memory in use it also tells the client to kick the doorbell, so call
+ * it right before poll().  After poll(), pass the same array to
+ * dispatch, which serves what is ready and the ring, and returns 0, or
+ * -1 on a fatal error of the listening socket (errno EIO).
  */
 int qme_sd_server_pollfds(QmeSdServer *srv, struct pollfd *fds, int max);
 int qme_sd_server_dispatch(QmeSdServer *srv, const struct pollfd *fds, int n);

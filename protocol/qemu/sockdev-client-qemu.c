@@ -121,7 +121,13 @@ static void qc_log(void *opaque, const char *msg)
     qemu_log_mask(LOG_GUEST_ERROR, "%s: %s\n", qc->name, msg);
 }
 
+static int64_t qc_vtime(void *opaque)
+{
+    return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+}
+
 static const QmeSdClientOps qc_core_ops = {
+    .vtime = qc_vtime,
     .irq = qc_irq,
     .dma = qc_dma,
     .watch = qc_watch,

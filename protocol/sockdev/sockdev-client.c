@@ -14,16 +14,22 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "qme/sockdev-shm.h"
+
 #define TX_FLUSH    4096    /* queued posted writes sent at once */
+#define SHM_BATCH   32      /* posted requests published at once */
 
 struct QmeSdClient {
     const QmeSdClientOps *ops;
@@ -44,6 +50,21 @@ struct QmeSdClient {
     size_t tx_len;
     /* A reply's data, or the guest bytes of a DMA read. */
     uint8_t data[QME_SD_MAX_DATA];
+
+    /* Shared-memory transport: wanted, and in use (shm != NULL). */
+    bool shm_want;
+    unsigned spin_us;
+    bool is_unix;           /* of the current connection */
+    QmeSdShm *shm;
+    size_t shm_size;
+    uint32_t shm_slots;
+    uint32_t shm_head;      /* requests queued */
+    uint32_t shm_published; /* shm->head: requests the server may see */
+    uint32_t shm_tail;      /* shm->tail when we last looked */
+    bool shm_kicked;        /* the event loop will publish */
+    uint32_t sock_seen;     /* shm->sock_seq when the socket was drained */
+    int shm_wait_fd;        /* eventfd the server kicks; we sleep on it */
+    int shm_kick_fd;        /* eventfd we kick when the server sleeps */
 };
 
 static int64_t now_ms(void)
@@ -97,7 +118,37 @@ QmeSdClient *qme_sd_client_new(const QmeSdClientOps *ops, void *opaque,
     cl->timeout_ms = timeout_ms;
     cl->fd = -1;
     cl->error = ENOTCONN;
+    cl->spin_us = QME_SD_SHM_SPIN_US;
+    cl->shm_wait_fd = -1;
+    cl->shm_kick_fd = -1;
     return cl;
+}
+
+void qme_sd_client_set_shm(QmeSdClient *cl, bool want, unsigned spin_us)
+{
+    cl->shm_want = want;
+    cl->spin_us = spin_us;
+}
+
+bool qme_sd_client_shm(const QmeSdClient *cl)
+{
+    return cl->shm != NULL;
+}
+
+static void shm_teardown(QmeSdClient *cl)
+{
+    if (cl->shm) {
+        munmap(cl->shm, cl->shm_size);
+        cl->shm = NULL;
+    }
+    if (cl->shm_wait_fd >= 0) {
+        close(cl->shm_wait_fd);
+        cl->shm_wait_fd = -1;
+    }
+    if (cl->shm_kick_fd >= 0) {
+        close(cl->shm_kick_fd);
+        cl->shm_kick_fd = -1;
+    }
 }
 
 /* The only place that closes the socket; nothing else holds it open. */
@@ -109,6 +160,7 @@ static void client_close(QmeSdClient *cl)
     if (cl->ops->watch) {
         cl->ops->watch(cl->opaque, -1);
     }
+    shm_teardown(cl);
     close(cl->fd);
     cl->fd = -1;
     cl->rx_len = 0;
@@ -373,28 +425,17 @@ static bool process(QmeSdClient *cl, uint8_t want, uint32_t id,
     return cl->fd >= 0;
 }
 
-/* Send @req (flushing posted writes first) and wait for its reply. */
-static bool call(QmeSdClient *cl, QmeSdMsg *req, uint8_t want,
-                 QmeSdMsg *reply)
+/* Wait on the socket for the reply of type @want and @id, by @deadline. */
+static bool await_reply(QmeSdClient *cl, uint8_t want, uint32_t id,
+                        QmeSdMsg *reply, int64_t deadline)
 {
-    int64_t deadline = deadline_ms(cl);
     bool found;
 
-    if (cl->fd < 0) {
-        return false;
-    }
-    req->id = ++cl->next_id;
-    if (!queue(cl, req, deadline) || !flush_tx(cl, deadline)) {
-        return false;
-    }
-    if (cl->proto == QME_SD_PROTO_BASIC) {
-        reply->size = req->size;
-    }
     for (;;) {
         struct pollfd pfd = { .fd = cl->fd, .events = POLLIN };
         int64_t left;
 
-        if (!process(cl, want, req->id, reply, &found, deadline)) {
+        if (!process(cl, want, id, reply, &found, deadline)) {
             return false;
         }
         if (found) {
@@ -417,6 +458,353 @@ static bool call(QmeSdClient *cl, QmeSdMsg *req, uint8_t want,
             return false;
         }
     }
+}
+
+static bool shm_wait_used(QmeSdClient *cl, uint32_t used, int64_t deadline);
+
+/* Send @req (flushing posted writes first) and wait for its reply. */
+static bool call(QmeSdClient *cl, QmeSdMsg *req, uint8_t want,
+                 QmeSdMsg *reply)
+{
+    int64_t deadline = deadline_ms(cl);
+
+    if (cl->fd < 0) {
+        return false;
+    }
+    /* Requests in the ring come first: the server has done them all. */
+    if (cl->shm && !shm_wait_used(cl, 0, deadline)) {
+        return false;
+    }
+    req->id = ++cl->next_id;
+    if (!queue(cl, req, deadline) || !flush_tx(cl, deadline)) {
+        return false;
+    }
+    if (cl->proto == QME_SD_PROTO_BASIC) {
+        reply->size = req->size;
+    }
+    return await_reply(cl, want, req->id, reply, deadline);
+}
+
+/* Shared-memory transport (sockdev-shm.h) */
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Handle what the server sent on the socket, up to the moment it last
+ * bumped sock_seq (its IRQ and DMA messages come on the socket, and
+ * before the reply they preceded).  Returns false if the connection is
+ * gone.
+ */
+static bool shm_drain_socket(QmeSdClient *cl, int64_t deadline)
+{
+    QmeSdMsg unused = { 0 };
+    bool found;
+
+    cl->sock_seen = __atomic_load_n(&cl->shm->sock_seq, __ATOMIC_ACQUIRE);
+    while (cl->fd >= 0) {
+        ssize_t n = recv(cl->fd, cl->rx + cl->rx_len,
+                         sizeof(cl->rx) - cl->rx_len, MSG_DONTWAIT);
+
+        if (n == 0) {
+            lose(cl, "server closed the connection", ECONNRESET);
+        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            lose(cl, "receive failed", ECONNRESET);
+        } else if (n < 0) {
+            break;
+        } else {
+            cl->rx_len += n;
+            process(cl, 0, 0, &unused, &found, deadline);
+        }
+    }
+    return cl->fd >= 0;
+}
+
+/*
+ * How many requests the server has not taken yet (it may still be
+ * doing the last one it took), into *@pending; false, disconnected, if
+ * its index makes no sense.
+ */
+static bool shm_pending(QmeSdClient *cl, uint32_t *pending)
+{
+    cl->shm_tail = __atomic_load_n(&cl->shm->tail, __ATOMIC_ACQUIRE);
+    *pending = cl->shm_head - cl->shm_tail;
+    if (*pending > cl->shm_slots) {
+        log_violation(cl, "shared-memory ring index out of range");
+        lose(cl, "protocol error", ECONNRESET);
+        return false;
+    }
+    return true;
+}
+
+/* Make the queued requests visible; kick the server if it sleeps. */
+static void shm_publish(QmeSdClient *cl)
+{
+    uint64_t one = 1;
+
+    cl->shm_published = cl->shm_head;
+    /* Sequentially consistent, as the server's sleep: one sees the other. */
+    __atomic_store_n(&cl->shm->head, cl->shm_head, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&cl->shm->srv_sleeping, __ATOMIC_SEQ_CST) &&
+        write(cl->shm_kick_fd, &one, sizeof(one)) < 0) {
+        /* Counter full: the server has wake-ups pending anyway. */
+    }
+}
+
+/*
+ * Wait for the reply to READ @id or, @id 0, until at most @used requests
+ * are pending.  Busy-waits up to spin_us (not while the server last ran
+ * on our CPU: it could not make progress), then sleeps on the eventfd
+ * and the socket together, so that a server that dies is seen at once.
+ * Meanwhile it handles what the server sends on the socket (a server in
+ * a DMA call waits for our reply).  Returns false if the connection is
+ * gone.
+ */
+static bool shm_wait(QmeSdClient *cl, uint32_t id, uint32_t used,
+                     int64_t deadline)
+{
+    QmeSdShm *shm = cl->shm;
+    bool spin = cl->spin_us &&
+        __atomic_load_n(&shm->srv_cpu, __ATOMIC_RELAXED) != sched_getcpu();
+    int64_t spin_end = spin ? now_ns() + (int64_t)cl->spin_us * 1000 : 0;
+    uint32_t pending;
+    unsigned n = 0;
+
+    for (;;) {
+        struct pollfd pfd[2] = {
+            { .fd = cl->fd, .events = POLLIN },
+            { .fd = cl->shm_wait_fd, .events = POLLIN },
+        };
+        int64_t left;
+        bool done;
+
+        if (id) {
+            done = __atomic_load_n(&shm->reply_id, __ATOMIC_ACQUIRE) == id;
+        } else if (!shm_pending(cl, &pending)) {
+            return false;
+        } else {
+            done = pending <= used;
+        }
+        if (done) {
+            break;
+        }
+        if (__atomic_load_n(&shm->sock_seq, __ATOMIC_RELAXED) !=
+            cl->sock_seen) {
+            if (!shm_drain_socket(cl, deadline)) {
+                return false;
+            }
+            continue;
+        }
+        if (spin && (++n % 64 || now_ns() < spin_end)) {
+            qme_sd_shm_relax();
+            continue;
+        }
+        left = deadline - now_ms();
+        if (left <= 0) {
+            lose(cl, "timeout: server did not answer", ETIMEDOUT);
+            return false;
+        }
+        /* From here the server kicks us; then look once more. */
+        __atomic_store_n(&shm->cli_sleeping, 1, __ATOMIC_SEQ_CST);
+        done = id ? __atomic_load_n(&shm->reply_id, __ATOMIC_SEQ_CST) == id
+                  : cl->shm_head - __atomic_load_n(&shm->tail,
+                                                   __ATOMIC_SEQ_CST) <= used;
+        if (!done &&
+            __atomic_load_n(&shm->sock_seq, __ATOMIC_SEQ_CST) ==
+            cl->sock_seen &&
+            poll(pfd, 2, (int)left) > 0) {
+            uint64_t count;
+
+            if (pfd[1].revents &&
+                read(cl->shm_wait_fd, &count, sizeof(count)) < 0) {
+                /* Spurious: nothing to reset. */
+            }
+        }
+        __atomic_store_n(&shm->cli_sleeping, 0, __ATOMIC_RELAXED);
+        if (pfd[0].revents && !shm_drain_socket(cl, deadline)) {
+            return false;
+        }
+    }
+    /* What the server sent on the socket before, first. */
+    if (__atomic_load_n(&shm->sock_seq, __ATOMIC_ACQUIRE) != cl->sock_seen) {
+        return shm_drain_socket(cl, deadline);
+    }
+    return true;
+}
+
+/* Wait until the server has taken every request (not for a reply). */
+static bool shm_wait_used(QmeSdClient *cl, uint32_t used, int64_t deadline)
+{
+    shm_publish(cl);
+    return shm_wait(cl, 0, used, deadline);
+}
+
+/* Queue one request (not yet published).  Returns false if lost. */
+static bool shm_push(QmeSdClient *cl, uint8_t type, uint32_t addr,
+                     unsigned size, uint64_t value, uint32_t id)
+{
+    QmeSdShmSlot *sl;
+
+    /* The server's index only when our last look says the ring is full. */
+    if (cl->shm_head - cl->shm_tail >= cl->shm_slots &&
+        !shm_wait_used(cl, cl->shm_slots - 1, deadline_ms(cl))) {
+        return false;
+    }
+    sl = &cl->shm->ring[cl->shm_head & (cl->shm_slots - 1)];
+    *sl = (QmeSdShmSlot){ .type = type, .size = (uint8_t)size,
+                          .addr = addr, .value = value, .id = id,
+                          .vtime = cl->ops->vtime ?
+                                   (uint64_t)cl->ops->vtime(cl->opaque) : 0 };
+    cl->shm_head++;
+    return true;
+}
+
+static uint64_t all_ones(unsigned size);
+
+static int shm_read(QmeSdClient *cl, uint32_t addr, unsigned size,
+                    uint64_t *value)
+{
+    int64_t deadline = deadline_ms(cl);
+    uint32_t id = ++cl->next_id, status;
+    uint64_t v;
+
+    __atomic_store_n(&cl->shm->cli_cpu, sched_getcpu(), __ATOMIC_RELAXED);
+    if (!shm_push(cl, QME_SD_READ, addr, size, 0, id)) {
+        return failed(cl);
+    }
+    shm_publish(cl);
+    if (!shm_wait(cl, id, 0, deadline)) {
+        return failed(cl);
+    }
+    status = __atomic_load_n(&cl->shm->reply_status, __ATOMIC_RELAXED);
+    v = __atomic_load_n(&cl->shm->reply_value, __ATOMIC_RELAXED);
+    if (status != QME_SD_ST_OK && status != QME_SD_ST_ERROR) {
+        log_violation(cl, "bad read status %u in shared memory", status);
+        lose(cl, "protocol error", ECONNRESET);
+        return failed(cl);
+    }
+    if (status != QME_SD_ST_OK) {
+        return failed(cl);
+    }
+    *value = v & all_ones(size);
+    return 0;
+}
+
+/*
+ * A posted request through the ring: a write or a reset.  Published in
+ * batches, as posted writes are sent over the socket: each publication
+ * costs a cache-line transfer to the server's CPU, which would bound
+ * the write rate.  The first request after the event loop's last
+ * flush kicks it, so that the rest of a batch reaches the server soon
+ * (qme_sd_client_flush() publishes); not every batch: each kick wakes
+ * QEMU's main loop, which then takes the BQL the vCPU needs.
+ */
+static int shm_post(QmeSdClient *cl, uint8_t type, uint32_t addr,
+                    unsigned size, uint64_t value)
+{
+    if (!shm_push(cl, type, addr, size, value, ++cl->next_id)) {
+        return failed(cl);
+    }
+    if (cl->shm_head - cl->shm_published >= SHM_BATCH) {
+        /*
+         * Visible to a server that polls, but no wake-up for one that
+         * sleeps (on the vCPU's CPU, say): a context switch per batch
+         * would cost more than the batch.  The flush wakes it.
+         */
+        cl->shm_published = cl->shm_head;
+        __atomic_store_n(&cl->shm->head, cl->shm_head, __ATOMIC_RELEASE);
+    }
+    if (!cl->shm_kicked && cl->ops->kick) {
+        cl->shm_kicked = true;
+        cl->ops->kick(cl->opaque);
+    }
+    return 0;
+}
+
+/*
+ * Version 2: offer the server shared memory.  Returns false only if the
+ * connection broke; a refusal leaves the socket transport in place.
+ */
+static bool shm_setup(QmeSdClient *cl, int64_t deadline)
+{
+    uint32_t slots = QME_SD_SHM_SLOTS;
+    size_t size = qme_sd_shm_size(slots);
+    QmeSdMsg req = { .type = QME_SD_SHM_SETUP, .shm_slots = slots,
+                     .shm_size = (uint32_t)size };
+    QmeSdMsg reply = { 0 };
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * 3)];
+    } ctl;
+    uint8_t bytes[QME_SD_HDR_SIZE + 8];
+    struct iovec iov = { bytes, 0 };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf) };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    QmeSdShm *shm = MAP_FAILED;
+    int memfd, wait_fd, kick_fd;
+    bool sent = false;
+
+    memfd = memfd_create("qme-sockdev-shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    wait_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    /* Sealed: a server cannot shrink it under us (SIGBUS). */
+    if (memfd >= 0 && wait_fd >= 0 && kick_fd >= 0 &&
+        ftruncate(memfd, size) == 0 &&
+        fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+              F_SEAL_SEAL) == 0) {
+        shm = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+    }
+    if (shm != MAP_FAILED) {
+        shm->magic = QME_SD_SHM_MAGIC;
+        shm->slots = slots;
+        shm->cli_cpu = -1;
+        shm->srv_cpu = -1;
+        req.id = ++cl->next_id;
+        iov.iov_len = qme_sd_encode(bytes, sizeof(bytes), &req);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * 3);
+        memcpy(CMSG_DATA(c), (int[]){ memfd, kick_fd, wait_fd },
+               sizeof(int) * 3);
+        sent = sendmsg(cl->fd, &mh, MSG_NOSIGNAL) == (ssize_t)iov.iov_len;
+        if (!sent) {
+            lose(cl, "send failed", ECONNRESET);
+        }
+    }
+    if (memfd >= 0) {
+        close(memfd);   /* the mapping and the server keep it */
+    }
+    if (sent && await_reply(cl, QME_SD_SHM_SETUP_REPLY, req.id, &reply,
+                            deadline) && reply.status == QME_SD_ST_OK) {
+        cl->shm = shm;
+        cl->shm_size = size;
+        cl->shm_slots = slots;
+        cl->shm_head = 0;
+        cl->shm_published = 0;
+        cl->shm_tail = 0;
+        cl->shm_kicked = false;
+        cl->shm_wait_fd = wait_fd;
+        cl->shm_kick_fd = kick_fd;
+        cl->sock_seen = __atomic_load_n(&shm->sock_seq, __ATOMIC_ACQUIRE);
+        return true;
+    }
+    if (shm != MAP_FAILED) {
+        munmap(shm, size);
+    }
+    if (wait_fd >= 0) {
+        close(wait_fd);
+    }
+    if (kick_fd >= 0) {
+        close(kick_fd);
+    }
+    return cl->fd >= 0;
 }
 
 /*
@@ -445,6 +833,10 @@ int qme_sd_client_flush(QmeSdClient *cl)
     if (cl->fd < 0) {
         return failed(cl);
     }
+    if (cl->shm) {
+        cl->shm_kicked = false;
+        shm_publish(cl);
+    }
     /* Also the turn of messages that came behind a reply. */
     if (flush_tx(cl, deadline) && cl->rx_len) {
         read_pending(cl, deadline);
@@ -464,6 +856,9 @@ int qme_sd_client_read(QmeSdClient *cl, uint32_t addr, unsigned size,
     QmeSdMsg reply = { 0 };
 
     *value = all_ones(size);
+    if (cl->shm) {
+        return shm_read(cl, addr, size, value);
+    }
     req.type = cl->proto == QME_SD_PROTO_BASIC ? QME_SD_BASIC_READ
                                                : QME_SD_READ;
     if (!call(cl, &req, QME_SD_READ_REPLY, &reply)) {
@@ -482,6 +877,9 @@ int qme_sd_client_write(QmeSdClient *cl, uint32_t addr, unsigned size,
     QmeSdMsg req = { .addr = addr, .size = (uint8_t)size,
                      .value = value & all_ones(size) };
 
+    if (cl->shm) {
+        return shm_post(cl, QME_SD_WRITE, addr, size, req.value);
+    }
     req.type = cl->proto == QME_SD_PROTO_BASIC ? QME_SD_BASIC_WRITE
                                                : QME_SD_WRITE;
     return post(cl, &req);
@@ -493,6 +891,9 @@ int qme_sd_client_reset(QmeSdClient *cl)
 
     if (cl->proto == QME_SD_PROTO_BASIC) {
         return 0;
+    }
+    if (cl->shm) {
+        return shm_post(cl, QME_SD_RESET, 0, 0, 0);
     }
     return post(cl, &req);
 }
@@ -619,10 +1020,12 @@ static int unix_connect(const char *address, const QmeSdAddress *a,
 static bool handshake(QmeSdClient *cl, const char *address,
                       char *err, size_t errlen)
 {
+    /* Version 2 only for shared memory: else exactly version 1's HELLO. */
+    bool v2 = cl->shm_want && cl->is_unix;
     QmeSdMsg hello = { .type = QME_SD_HELLO, .magic = QME_SD_MAGIC,
-                       .version = QME_SD_VERSION,
-                       .min_version = QME_SD_VERSION, .window = cl->window,
-                       .caps = cl->offer };
+                       .version = v2 ? QME_SD_VERSION : QME_SD_VERSION_1,
+                       .min_version = QME_SD_VERSION_1,
+                       .window = cl->window, .caps = cl->offer };
     QmeSdMsg reply;
 
     if (!call(cl, &hello, QME_SD_HELLO_REPLY, &reply)) {
@@ -631,17 +1034,23 @@ static bool handshake(QmeSdClient *cl, const char *address,
                     "one)", address);
         return false;
     }
-    if (reply.magic != QME_SD_MAGIC || reply.version != QME_SD_VERSION ||
+    if (reply.magic != QME_SD_MAGIC || reply.version < QME_SD_VERSION_1 ||
+        reply.version > hello.version ||
         (reply.caps & ~hello.caps) || reply.window != cl->window) {
         client_close(cl);
         qme_sd_fail(err, errlen, EPROTO, "%s: handshake refused: server "
                     "speaks version %u, window 0x%x, caps 0x%x; we need "
-                    "version %u, window 0x%x, caps within 0x%x", address,
-                    reply.version, reply.window, reply.caps, QME_SD_VERSION,
+                    "version 1..%u, window 0x%x, caps within 0x%x", address,
+                    reply.version, reply.window, reply.caps, hello.version,
                     cl->window, hello.caps);
         return false;
     }
     cl->caps = reply.caps;
+    if (reply.version >= 2 && !shm_setup(cl, deadline_ms(cl))) {
+        qme_sd_fail(err, errlen, cl->error, "%s: lost while setting up the "
+                    "shared memory", address);
+        return false;
+    }
     return true;
 }
 
@@ -669,6 +1078,7 @@ int qme_sd_client_connect(QmeSdClient *cl, const char *address,
         fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     }
     cl->fd = fd;
+    cl->is_unix = a.is_unix;
     cl->rx_len = 0;
     cl->tx_len = 0;
     cl->caps = 0;

@@ -103,12 +103,15 @@ static const TypeInfo types[] = {
     { QME_SD_SAVE,          QME_SD_FROM_CLIENT,  0, false, "SAVE" },
     { QME_SD_RESTORE,       QME_SD_FROM_CLIENT,  0, true,  "RESTORE" },
     { QME_SD_PING,          QME_SD_FROM_CLIENT,  0, false, "PING" },
+    { QME_SD_SHM_SETUP,     QME_SD_FROM_CLIENT,  8, false, "SHM_SETUP" },
     { QME_SD_DMA_REPLY,     QME_SD_FROM_CLIENT,  4, true,  "DMA_REPLY" },
     { QME_SD_HELLO_REPLY,   QME_SD_FROM_SERVER, 16, false, "HELLO_REPLY" },
     { QME_SD_READ_REPLY,    QME_SD_FROM_SERVER, 12, false, "READ_REPLY" },
     { QME_SD_SAVE_REPLY,    QME_SD_FROM_SERVER,  4, true,  "SAVE_REPLY" },
     { QME_SD_RESTORE_REPLY, QME_SD_FROM_SERVER,  4, false, "RESTORE_REPLY" },
     { QME_SD_PONG,          QME_SD_FROM_SERVER,  0, false, "PONG" },
+    { QME_SD_SHM_SETUP_REPLY, QME_SD_FROM_SERVER, 4, false,
+      "SHM_SETUP_REPLY" },
     { QME_SD_IRQ,           QME_SD_FROM_SERVER,  4, false, "IRQ" },
     { QME_SD_DMA_READ,      QME_SD_FROM_SERVER, 16, false, "DMA_READ" },
     { QME_SD_DMA_WRITE,     QME_SD_FROM_SERVER, 16, true,  "DMA_WRITE" },
@@ -276,7 +279,12 @@ QmeSdResult qme_sd_decode(const uint8_t *buf, size_t avail, QmeSdDir dir,
     case QME_SD_SAVE_REPLY:
     case QME_SD_RESTORE_REPLY:
     case QME_SD_DMA_REPLY:
+    case QME_SD_SHM_SETUP_REPLY:
         msg->status = ld32(p);
+        break;
+    case QME_SD_SHM_SETUP:
+        msg->shm_slots = ld32(p);
+        msg->shm_size = ld32(p + 4);
         break;
     case QME_SD_IRQ:
         msg->line = ld16(p);
@@ -366,7 +374,12 @@ size_t qme_sd_encode(uint8_t *buf, size_t cap, const QmeSdMsg *msg)
     case QME_SD_SAVE_REPLY:
     case QME_SD_RESTORE_REPLY:
     case QME_SD_DMA_REPLY:
+    case QME_SD_SHM_SETUP_REPLY:
         st32(p, msg->status);
+        break;
+    case QME_SD_SHM_SETUP:
+        st32(p, msg->shm_slots);
+        st32(p + 4, msg->shm_size);
         break;
     case QME_SD_IRQ:
         st16(p, msg->line);

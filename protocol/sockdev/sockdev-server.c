@@ -14,16 +14,21 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "qme/sockdev-shm.h"
 
 /* Generous: a client that stalls this long mid-message is dropped. */
 #define SEND_TIMEOUT_MS 5000
@@ -45,6 +50,7 @@ struct QmeSdServer {
     int sigfd;              /* SIGINT/SIGTERM as input, or -1 */
     bool stopped;           /* one of them arrived */
     QmeSdProto proto;
+    unsigned version;       /* v1: agreed in the handshake */
     uint32_t next_id;
 
     /* Receive buffer: a whole message always fits. */
@@ -60,6 +66,18 @@ struct QmeSdServer {
     int dma_status;
     uint8_t *dma_buf;
     uint32_t dma_len;
+
+    /* Shared-memory transport (version 2), while a client uses it. */
+    unsigned spin_us;       /* busy-wait for requests before sleeping */
+    QmeSdShm *shm;          /* NULL: socket transport */
+    size_t shm_size;
+    uint32_t shm_slots;
+    uint32_t shm_head;      /* shm->head when we last looked */
+    int shm_wait_fd;        /* eventfd QEMU kicks when we sleep */
+    int shm_kick_fd;        /* eventfd we kick when QEMU sleeps */
+    int rx_fds[3];          /* descriptors received, for SHM_SETUP */
+    uint64_t vtime;         /* of the request being handled, or 0 */
+    int rx_nfds;
 };
 
 static void slog(QmeSdServer *srv, const char *fmt, ...)
@@ -101,6 +119,9 @@ QmeSdServer *qme_sd_server_new(const QmeSdServerOps *ops, void *opaque,
     srv->cfd = -1;
     srv->port = -1;
     srv->sigfd = -1;
+    srv->spin_us = QME_SD_SHM_SPIN_US;
+    srv->shm_wait_fd = -1;
+    srv->shm_kick_fd = -1;
     return srv;
 }
 
@@ -109,11 +130,51 @@ void qme_sd_server_set_log(QmeSdServer *srv, FILE *log)
     srv->log = log;
 }
 
+void qme_sd_server_set_spin(QmeSdServer *srv, unsigned spin_us)
+{
+    srv->spin_us = spin_us;
+}
+
+bool qme_sd_server_shm(const QmeSdServer *srv)
+{
+    return srv->shm != NULL;
+}
+
+uint64_t qme_sd_server_vtime(const QmeSdServer *srv)
+{
+    return srv->vtime;
+}
+
+static void drop_rx_fds(QmeSdServer *srv)
+{
+    while (srv->rx_nfds) {
+        close(srv->rx_fds[--srv->rx_nfds]);
+    }
+}
+
+static void shm_teardown(QmeSdServer *srv)
+{
+    if (srv->shm) {
+        munmap(srv->shm, srv->shm_size);
+        srv->shm = NULL;
+    }
+    if (srv->shm_wait_fd >= 0) {
+        close(srv->shm_wait_fd);
+        srv->shm_wait_fd = -1;
+    }
+    if (srv->shm_kick_fd >= 0) {
+        close(srv->shm_kick_fd);
+        srv->shm_kick_fd = -1;
+    }
+    drop_rx_fds(srv);
+}
+
 static void close_client(QmeSdServer *srv, const char *why)
 {
     if (srv->cfd < 0) {
         return;
     }
+    shm_teardown(srv);
     close(srv->cfd);
     srv->cfd = -1;
     srv->proto = QME_SD_PROTO_NONE;
@@ -377,6 +438,18 @@ static int send_all(QmeSdServer *srv, const uint8_t *buf, size_t len)
     return 0;
 }
 
+/* Wake QEMU if it sleeps waiting for us (the store before is ordered). */
+static void shm_kick_client(QmeSdServer *srv)
+{
+    uint64_t one = 1;
+
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&srv->shm->cli_sleeping, __ATOMIC_RELAXED) &&
+        write(srv->shm_kick_fd, &one, sizeof(one)) < 0) {
+        /* Counter full: QEMU has wake-ups pending anyway. */
+    }
+}
+
 static int send_msg(QmeSdServer *srv, const QmeSdMsg *m)
 {
     size_t n = qme_sd_encode(srv->tx, sizeof(srv->tx), m);
@@ -385,7 +458,19 @@ static int send_msg(QmeSdServer *srv, const QmeSdMsg *m)
         errno = EINVAL;
         return -1;
     }
-    return send_all(srv, srv->tx, n);
+    if (send_all(srv, srv->tx, n) < 0) {
+        return -1;
+    }
+    /*
+     * QEMU waiting for a reply in shared memory does not poll the socket
+     * while it spins: the counter tells it there is something to read
+     * there first (an interrupt before the reply, a DMA request).
+     */
+    if (srv->shm) {
+        __atomic_fetch_add(&srv->shm->sock_seq, 1, __ATOMIC_RELEASE);
+        shm_kick_client(srv);
+    }
+    return 0;
 }
 
 static uint32_t do_read(QmeSdServer *srv, uint32_t addr, unsigned size,
@@ -414,6 +499,8 @@ static void do_write(QmeSdServer *srv, uint32_t addr, unsigned size,
     }
 }
 
+static int shm_setup(QmeSdServer *srv, const QmeSdMsg *m);
+
 /* One v1 message from the client. */
 static void handle_v1(QmeSdServer *srv, const QmeSdMsg *m)
 {
@@ -424,16 +511,19 @@ static void handle_v1(QmeSdServer *srv, const QmeSdMsg *m)
     case QME_SD_HELLO:
         r.type = QME_SD_HELLO_REPLY;
         r.magic = QME_SD_MAGIC;
-        r.version = QME_SD_VERSION;
+        /* The highest version both speak. */
+        r.version = m->version < QME_SD_VERSION ? m->version
+                                                : QME_SD_VERSION;
         r.window = srv->window;
         if (m->magic != QME_SD_MAGIC || m->min_version > QME_SD_VERSION ||
-            m->version < QME_SD_VERSION) {
+            m->min_version > m->version || m->version < QME_SD_VERSION_1) {
             slog(srv, "sockdev-server: client speaks versions %u..%u, "
                  "we speak %u\n", m->min_version, m->version, QME_SD_VERSION);
             close_client(srv, "version mismatch");
             return;
         }
         srv->agreed = srv->caps & m->caps;
+        srv->version = r.version;
         r.caps = srv->agreed;
         if (m->window != srv->window) {
             /* QEMU decides whether a size mismatch is fatal. */
@@ -458,6 +548,13 @@ static void handle_v1(QmeSdServer *srv, const QmeSdMsg *m)
     case QME_SD_PING:
         r.type = QME_SD_PONG;
         send_msg(srv, &r);
+        return;
+    case QME_SD_SHM_SETUP:
+        r.type = QME_SD_SHM_SETUP_REPLY;
+        r.status = shm_setup(srv, m) < 0 ? QME_SD_ST_ERROR : QME_SD_ST_OK;
+        if (srv->cfd >= 0) {
+            send_msg(srv, &r);
+        }
         return;
     case QME_SD_SAVE:
         r.type = QME_SD_SAVE_REPLY;
@@ -499,6 +596,240 @@ static void handle_v1(QmeSdServer *srv, const QmeSdMsg *m)
         }
         srv->dma_done = true;
         return;
+    }
+}
+
+/*
+ * SHM_SETUP: map QEMU's memfd and take the two eventfds that came with
+ * the message.  Nothing is taken on trust: the mapping must have the
+ * size the slot count gives, and be sealed against shrinking (a client
+ * that truncated it under us would kill us with SIGBUS).  Returns 0, or
+ * -1 (the transport stays the socket).
+ */
+static int shm_setup(QmeSdServer *srv, const QmeSdMsg *m)
+{
+    uint32_t slots = m->shm_slots;
+    struct stat st;
+    QmeSdShm *shm;
+    int seals;
+
+    if (srv->version < 2 || srv->shm || srv->rx_nfds != 3) {
+        slog(srv, "sockdev-server: SHM_SETUP needs version 2 and 3 "
+             "descriptors (have %d)\n", srv->rx_nfds);
+        goto refuse;
+    }
+    if (slots < QME_SD_SHM_MIN_SLOTS || slots > QME_SD_SHM_MAX_SLOTS ||
+        (slots & (slots - 1)) || m->shm_size != qme_sd_shm_size(slots) ||
+        fstat(srv->rx_fds[0], &st) < 0 || st.st_size != m->shm_size) {
+        slog(srv, "sockdev-server: SHM_SETUP: bad ring (%u slots, %u "
+             "bytes)\n", slots, m->shm_size);
+        goto refuse;
+    }
+    seals = fcntl(srv->rx_fds[0], F_GET_SEALS);
+    if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
+        slog(srv, "sockdev-server: SHM_SETUP: memory not sealed\n");
+        goto refuse;
+    }
+    shm = mmap(NULL, m->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+               srv->rx_fds[0], 0);
+    if (shm == MAP_FAILED) {
+        slog(srv, "sockdev-server: SHM_SETUP: mmap: %s\n", strerror(errno));
+        goto refuse;
+    }
+    if (__atomic_load_n(&shm->magic, __ATOMIC_RELAXED) != QME_SD_SHM_MAGIC ||
+        __atomic_load_n(&shm->slots, __ATOMIC_RELAXED) != slots) {
+        munmap(shm, m->shm_size);
+        slog(srv, "sockdev-server: SHM_SETUP: bad header\n");
+        goto refuse;
+    }
+    srv->shm = shm;
+    srv->shm_size = m->shm_size;
+    srv->shm_slots = slots;
+    srv->shm_head = 0;
+    close(srv->rx_fds[0]);
+    srv->shm_wait_fd = srv->rx_fds[1];
+    srv->shm_kick_fd = srv->rx_fds[2];
+    srv->rx_nfds = 0;
+    /* Whatever they are, they must never block us. */
+    fcntl(srv->shm_wait_fd, F_SETFL, O_NONBLOCK);
+    fcntl(srv->shm_kick_fd, F_SETFL, O_NONBLOCK);
+    __atomic_store_n(&shm->srv_cpu, sched_getcpu(), __ATOMIC_RELAXED);
+    return 0;
+
+refuse:
+    drop_rx_fds(srv);
+    return -1;
+}
+
+static void shm_violation(QmeSdServer *srv, const char *what)
+{
+    slog(srv, "sockdev-server: shared memory: %s: closing the "
+         "connection\n", what);
+    close_client(srv, "protocol error");
+}
+
+/* One request from the ring (already copied out of shared memory). */
+static void shm_handle(QmeSdServer *srv, const QmeSdShmSlot *sl)
+{
+    QmeSdShm *shm = srv->shm;
+    uint64_t value;
+    uint32_t status;
+
+    if (sl->pad || sl->pad2) {
+        shm_violation(srv, "non-zero padding");
+        return;
+    }
+    srv->vtime = sl->vtime;
+    switch (sl->type) {
+    case QME_SD_READ:
+        if (!qme_sd_access_ok(UINT32_MAX, 0, sl->size)) {
+            break;
+        }
+        status = do_read(srv, sl->addr, sl->size, &value);
+        if (srv->shm != shm) {
+            return;     /* the device dropped the client */
+        }
+        __atomic_store_n(&shm->reply_value, value, __ATOMIC_RELAXED);
+        __atomic_store_n(&shm->reply_status, status, __ATOMIC_RELAXED);
+        __atomic_store_n(&shm->reply_id, sl->id, __ATOMIC_RELEASE);
+        shm_kick_client(srv);
+        return;
+    case QME_SD_WRITE:
+        if (!qme_sd_access_ok(UINT32_MAX, 0, sl->size) ||
+            (sl->size < 8 && (sl->value >> (8 * sl->size)))) {
+            break;
+        }
+        do_write(srv, sl->addr, sl->size, sl->value);
+        return;
+    case QME_SD_RESET:
+        if (srv->ops->reset) {
+            srv->ops->reset(srv->opaque);
+        }
+        return;
+    }
+    shm_violation(srv, "bad request in the ring");
+}
+
+/*
+ * Serve every request in the ring, in order; returns how many.  Each is
+ * taken out of the ring (tail advanced) before it is handled, because a
+ * handler may wait for a DMA reply and serve the next ones meanwhile,
+ * as over the socket.  The server is single-threaded, so QEMU finding
+ * the ring empty still knows that every request was done before its
+ * next socket request is read.
+ */
+static unsigned shm_serve(QmeSdServer *srv)
+{
+    uint32_t head;
+    QmeSdShm *shm = srv->shm;
+    unsigned served = 0;
+
+    while (srv->shm == shm && shm) {
+        uint32_t tail = __atomic_load_n(&shm->tail, __ATOMIC_RELAXED);
+        uint64_t w[sizeof(QmeSdShmSlot) / 8];
+        QmeSdShmSlot sl;
+        unsigned i;
+
+        /* QEMU's index only when ours is used up: it is QEMU's line. */
+        if (srv->shm_head == tail) {
+            srv->shm_head = __atomic_load_n(&shm->head, __ATOMIC_ACQUIRE);
+        }
+        head = srv->shm_head;
+        if (head == tail) {
+            /* A QEMU waiting for room or for us to finish can go on. */
+            if (served) {
+                shm_kick_client(srv);
+            }
+            break;
+        }
+        if (head - tail > srv->shm_slots) {
+            shm_violation(srv, "ring index out of range");
+            break;
+        }
+        if (!served) {
+            __atomic_store_n(&shm->srv_cpu, sched_getcpu(),
+                             __ATOMIC_RELAXED);
+        }
+        /* Copied once: QEMU could change it while we look at it. */
+        for (i = 0; i < sizeof(w) / 8; i++) {
+            w[i] = __atomic_load_n((uint64_t *)&shm->ring[tail &
+                                   (srv->shm_slots - 1)] + i,
+                                   __ATOMIC_RELAXED);
+        }
+        memcpy(&sl, w, sizeof(sl));
+        __atomic_store_n(&shm->tail, tail + 1, __ATOMIC_RELEASE);
+        shm_handle(srv, &sl);
+        srv->vtime = 0;
+        served++;
+    }
+    return served;
+}
+
+/*
+ * Before a sleep in poll(): from now on QEMU kicks the doorbell.  Returns
+ * the poll timeout to use: 0 if requests came in meanwhile.
+ */
+static int shm_before_sleep(QmeSdServer *srv, int timeout_ms)
+{
+    if (!srv->shm) {
+        return timeout_ms;
+    }
+    __atomic_store_n(&srv->shm->srv_sleeping, 1, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&srv->shm->head, __ATOMIC_SEQ_CST) !=
+           __atomic_load_n(&srv->shm->tail, __ATOMIC_RELAXED) ? 0
+                                                              : timeout_ms;
+}
+
+/* After the sleep: reset the doorbell, serve the ring. */
+static void shm_after_sleep(QmeSdServer *srv, bool kicked)
+{
+    uint64_t count;
+
+    if (!srv->shm) {
+        return;
+    }
+    __atomic_store_n(&srv->shm->srv_sleeping, 0, __ATOMIC_RELAXED);
+    if (kicked && read(srv->shm_wait_fd, &count, sizeof(count)) < 0) {
+        /* Nothing to reset: a spurious wake-up. */
+    }
+    shm_serve(srv);
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Busy-wait up to spin_us (and @timeout_ms) for requests, unless QEMU
+ * runs on our CPU: then spinning would only keep it from producing them.
+ * Returns whether some were served.
+ */
+static bool shm_spin(QmeSdServer *srv, int timeout_ms)
+{
+    int64_t spin = (int64_t)srv->spin_us * 1000, end;
+    unsigned n = 0;
+
+    if (timeout_ms >= 0 && spin > (int64_t)timeout_ms * 1000000) {
+        spin = (int64_t)timeout_ms * 1000000;
+    }
+    if (!srv->shm || !spin ||
+        __atomic_load_n(&srv->shm->cli_cpu, __ATOMIC_RELAXED) ==
+        sched_getcpu()) {
+        return false;
+    }
+    end = now_ns() + spin;
+    for (;;) {
+        if (shm_serve(srv)) {
+            return true;
+        }
+        if (!srv->shm || (++n % 64 == 0 && now_ns() > end)) {
+            return false;
+        }
+        qme_sd_shm_relax();
     }
 }
 
@@ -574,6 +905,47 @@ static void process_rx(QmeSdServer *srv)
     }
 }
 
+/*
+ * recv(), keeping descriptors that come along (SHM_SETUP's; at most 3
+ * are kept, the rest and any later ones closed).
+ */
+static ssize_t recv_with_fds(QmeSdServer *srv)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * 4)];
+    } ctl;
+    struct iovec iov = { srv->rx + srv->rx_len, sizeof(srv->rx) - srv->rx_len };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf) };
+    struct cmsghdr *c;
+    ssize_t n;
+
+    n = recvmsg(srv->cfd, &mh, MSG_CMSG_CLOEXEC);
+    if (n < 0) {
+        return n;
+    }
+    for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        int *fds = (int *)CMSG_DATA(c);
+        size_t i, nfds;
+
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+            continue;
+        }
+        nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        drop_rx_fds(srv);
+        for (i = 0; i < nfds; i++) {
+            if (srv->rx_nfds < 3) {
+                srv->rx_fds[srv->rx_nfds++] = fds[i];
+            } else {
+                close(fds[i]);
+            }
+        }
+    }
+    return n;
+}
+
 /* Read what is available and process it.  Reentrant through DMA waits. */
 static void client_readable(QmeSdServer *srv)
 {
@@ -582,8 +954,7 @@ static void client_readable(QmeSdServer *srv)
     if (srv->cfd < 0) {
         return;
     }
-    n = recv(srv->cfd, srv->rx + srv->rx_len, sizeof(srv->rx) - srv->rx_len,
-             0);
+    n = recv_with_fds(srv);
     if (n == 0) {
         close_client(srv, "client closed the connection");
         return;
@@ -631,11 +1002,23 @@ int qme_sd_server_pollfds(QmeSdServer *srv, struct pollfd *fds, int max)
     if (n < max && srv->cfd >= 0) {
         fds[n++] = (struct pollfd){ .fd = srv->cfd, .events = POLLIN };
     }
+    if (n < max && srv->shm) {
+        uint64_t one = 1;
+
+        fds[n++] = (struct pollfd){ .fd = srv->shm_wait_fd,
+                                    .events = POLLIN };
+        /* Requests already there: make the caller's poll() return. */
+        if (shm_before_sleep(srv, -1) == 0 &&
+            write(srv->shm_wait_fd, &one, sizeof(one)) < 0) {
+            /* Counter full: poll() returns at once anyway. */
+        }
+    }
     return n;
 }
 
 int qme_sd_server_dispatch(QmeSdServer *srv, const struct pollfd *fds, int n)
 {
+    bool kicked = false;
     int i;
 
     for (i = 0; i < n; i++) {
@@ -652,21 +1035,34 @@ int qme_sd_server_dispatch(QmeSdServer *srv, const struct pollfd *fds, int n)
             accept_client(srv);
         } else if (fds[i].fd == srv->cfd) {
             client_readable(srv);
+        } else if (srv->shm && fds[i].fd == srv->shm_wait_fd) {
+            kicked = true;
         }
     }
+    shm_after_sleep(srv, kicked);
     return 0;
 }
 
 int qme_sd_server_run_once(QmeSdServer *srv, int timeout_ms)
 {
-    struct pollfd fds[3];
-    int n = qme_sd_server_pollfds(srv, fds, 3), rc;
+    struct pollfd fds[4];
+    int n, rc;
 
+    if (shm_spin(srv, timeout_ms)) {
+        return 0;
+    }
+    n = qme_sd_server_pollfds(srv, fds, 4);
     rc = poll(fds, n, timeout_ms);
     if (rc < 0) {
-        return errno == EINTR ? 0 : -1;
+        if (errno != EINTR) {
+            return -1;
+        }
+        for (rc = 0; rc < n; rc++) {
+            fds[rc].revents = 0;
+        }
     }
-    return rc ? qme_sd_server_dispatch(srv, fds, n) : 0;
+    /* Also with nothing ready: it ends the sleep QEMU may kick. */
+    return qme_sd_server_dispatch(srv, fds, n);
 }
 
 int qme_sd_server_set_irq(QmeSdServer *srv, unsigned line, bool level)
@@ -707,18 +1103,24 @@ static int dma(QmeSdServer *srv, uint8_t type, uint64_t addr, void *rbuf,
     srv->dma_buf = rbuf;
     srv->dma_len = len;
     while (!srv->dma_done) {
-        struct pollfd pfd = { .fd = srv->cfd, .events = POLLIN };
+        /* Requests keep coming meanwhile, through the ring too. */
+        struct pollfd pfd[2] = {
+            { .fd = srv->cfd, .events = POLLIN },
+            { .fd = srv->shm ? srv->shm_wait_fd : -1, .events = POLLIN },
+        };
         int64_t left = deadline - now_ms();
 
-        if (left <= 0 || poll(&pfd, 1, (int)left) < 0) {
+        if (left <= 0 ||
+            poll(pfd, 2, shm_before_sleep(srv, (int)left)) < 0) {
             srv->dma_waiting = false;
             close_client(srv, "DMA reply timeout");
             errno = ETIMEDOUT;
             return -1;
         }
-        if (pfd.revents) {
+        if (pfd[0].revents) {
             client_readable(srv);
         }
+        shm_after_sleep(srv, pfd[1].revents);
     }
     srv->dma_waiting = false;
     if (srv->dma_status < 0) {

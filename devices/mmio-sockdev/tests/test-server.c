@@ -93,6 +93,22 @@ void sockdev_test_misbehave_post_write(QmeRegBlock *blk, const QmeReg *reg,
     }
 }
 
+uint64_t sockdev_test_transport_read(QmeRegBlock *blk, const QmeReg *reg,
+                                     uint64_t value)
+{
+    (void)reg;
+    (void)value;
+    return qme_sd_server_shm(server_of(blk));
+}
+
+uint64_t sockdev_test_vtime_read(QmeRegBlock *blk, const QmeReg *reg,
+                                 uint64_t value)
+{
+    (void)reg;
+    (void)value;
+    return qme_sd_server_vtime(server_of(blk));
+}
+
 static void on_connected(void *opaque, const char *peer)
 {
     (void)opaque;

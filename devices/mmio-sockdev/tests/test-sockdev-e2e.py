@@ -59,6 +59,17 @@ ok('Hello from MMIO sockdev\n' in sout and
    'bridge status 0x00000001' in qout,
    'basic/unix: firmware line arrives, bridge says basic', sout + qout)
 
+# 2b. The same reference server over the shared-memory transport.
+sout, qout = firmware_run(f'unix:{path}', ['--unix', path], 'v1,shm=on')
+ok('Hello from MMIO sockdev\n' in sout and
+   'bridge status 0x00000003' in qout and 'sent 24 bytes' in qout and
+   'shared memory' not in qout,
+   'v1/unix with shm=on: the UART server takes the shared memory, the '
+   'firmware line arrives', sout + qout)
+rc, out = run_qemu(['-device', 'mmio-sockdev,socket=tcp:127.0.0.1:1,shm=on'])
+ok(rc != 0 and "property 'shm' needs a unix: socket and protocol=v1" in out,
+   'shm=on with a TCP socket: refused, naming the property', out)
+
 # 3. Start-up faults and bad properties.
 port = free_port()
 rc, out = run_qemu(['-device', f'mmio-sockdev,socket=tcp:127.0.0.1:{port}'])

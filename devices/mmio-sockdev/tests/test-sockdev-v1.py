@@ -20,7 +20,12 @@
 #  - protocol=basic and its old name protocol=seed against the same server;
 #    -device help lists the values of the enum properties.
 #
-# Usage: test-sockdev-v1.py BUILDDIR   (env from meson's qme_test_env)
+# With "shm", every v1 device offers the shared-memory transport
+# (shm=on): the C test server takes it (its TRANSPORT register says so),
+# the raw fake servers speak version 1 only and are served over the
+# socket, and every check above must hold the same.
+#
+# Usage: test-sockdev-v1.py BUILDDIR [shm]   (env from meson's qme_test_env)
 #
 # Copyright (c) 2026 qemu-modules-extra developers
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -38,6 +43,7 @@ from sockdev_testlib import (QTest as _QTest, RawServer, guard, hdr,
                              wait_for)
 
 B = sys.argv[1]
+SHM = sys.argv[2:] == ['shm']
 SERVER = os.path.join(B, 'devices', 'mmio-sockdev', 'tests',
                       'sockdev-test-server')
 # Nothing may hang: the whole script is bounded, and whatever it started
@@ -49,8 +55,9 @@ BR = W + 0x1000                 # bridge block (mmio-sockdev.regs.toml)
 SPI = 177                       # default irq property: GIC input 177
 RAM, RAM_END = 0x40000000, 0x48000000   # -m 128
 R_ID, R_SCRATCH, R_IRQ, R_RESULT = 0x00, 0x04, 0x08, 0x0c
-R_DMA_SRC, R_DMA_DST, R_DMA_LEN, R_DMA_GO, R_MISBEHAVE = \
-    0x10, 0x18, 0x20, 0x24, 0x28
+R_DMA_SRC, R_DMA_DST, R_DMA_LEN, R_DMA_GO, R_MISBEHAVE, R_TRANSPORT = \
+    0x10, 0x18, 0x20, 0x24, 0x28, 0x2c
+R_VTIME = 0x30
 ID, SCRATCH_RESET = 0x31544453, 0x5a5a0000
 ST_OK, ST_DENIED, REFUSED, BUSY = 0, 2, 0xffffffff, 0xb0b0b0b0
 ONES = 0xffffffff
@@ -78,6 +85,8 @@ class QTest(_QTest):
 
 
 def dev(sock, extra=''):
+    if SHM and 'protocol=' not in extra:
+        extra += ',shm=on'
     return (f'mmio-sockdev,socket=unix:{sock},timeout-ms=400,'
             f'reconnect-ms=50{extra}')
 
@@ -108,6 +117,17 @@ q.intercept_gic()
 ok(q.status() == 7 and q.readl(W + R_ID) == ID and
    q.readl(W + R_SCRATCH) == SCRATCH_RESET,
    'dma=on: bridge CONNECTED|V1|DMA, server registers read back')
+ok(q.readl(W + R_TRANSPORT) == SHM,
+   f'the server is reached through {"shared memory" if SHM else "the socket"}')
+# Requests through the memory carry the guest's virtual clock: under
+# qtest it moves only by clock_step, so the value is exact.
+t1 = int(q.cmd('clock_step 1000000')[1])
+v1 = q.readq(W + R_VTIME)
+t2 = int(q.cmd('clock_step 2500')[1])
+v2 = q.readq(W + R_VTIME)
+ok((v1, v2) == ((t1, t2) if SHM else (0, 0)),
+   'a read carries the guest virtual clock' if SHM else
+   'over the socket a read carries no virtual clock', (v1, t1, v2, t2))
 
 # 8-byte accesses of two 32-bit registers (a guest's readq(), the
 # monitor's "xp /2wx"): the window forwards them whole, the server's
@@ -214,6 +234,8 @@ ok(back and q.readl(W + R_SCRATCH) == SCRATCH_RESET and
    q.readq(W + R_DMA_SRC) == 0 and q.readl(W + R_IRQ) == 0 and
    q.irqs == [('lower', SPI)],
    'server back: writes made during the outage were dropped, not replayed')
+ok(q.readl(W + R_TRANSPORT) == SHM,
+   'server back: through the same transport as before')
 outages = q.outages()
 ok(len(q.guest_errors(' lost (')) == outages == out + 2,
    f'LOG_GUEST_ERROR "lost" once per outage ({outages} outages)',

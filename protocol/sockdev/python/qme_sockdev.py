@@ -48,6 +48,9 @@ HELLO, READ, WRITE, RESET, SAVE, RESTORE, PING = range(1, 8)
 DMA_REPLY = 0x21
 HELLO_REPLY, READ_REPLY, SAVE_REPLY, RESTORE_REPLY, PONG = (
     0x81, 0x82, 0x85, 0x86, 0x87)
+# Version 2 (shared memory): decoded, so that a client asking for it is
+# told no; this server speaks version 1 only, over the socket.
+SHM_SETUP, SHM_SETUP_REPLY = 0x08, 0x88
 IRQ, DMA_READ, DMA_WRITE = 0xa1, 0xa2, 0xa3
 BASIC_READ, BASIC_WRITE = ord('R'), ord('W')
 
@@ -60,12 +63,14 @@ TYPES = {
     SAVE: ('SAVE', FROM_CLIENT, 0, False),
     RESTORE: ('RESTORE', FROM_CLIENT, 0, True),
     PING: ('PING', FROM_CLIENT, 0, False),
+    SHM_SETUP: ('SHM_SETUP', FROM_CLIENT, 8, False),
     DMA_REPLY: ('DMA_REPLY', FROM_CLIENT, 4, True),
     HELLO_REPLY: ('HELLO_REPLY', FROM_SERVER, 16, False),
     READ_REPLY: ('READ_REPLY', FROM_SERVER, 12, False),
     SAVE_REPLY: ('SAVE_REPLY', FROM_SERVER, 4, True),
     RESTORE_REPLY: ('RESTORE_REPLY', FROM_SERVER, 4, False),
     PONG: ('PONG', FROM_SERVER, 0, False),
+    SHM_SETUP_REPLY: ('SHM_SETUP_REPLY', FROM_SERVER, 4, False),
     IRQ: ('IRQ', FROM_SERVER, 4, False),
     DMA_READ: ('DMA_READ', FROM_SERVER, 16, False),
     DMA_WRITE: ('DMA_WRITE', FROM_SERVER, 16, True),
@@ -111,6 +116,8 @@ class Msg:
     level: int = 0
     dma_addr: int = 0
     dma_len: int = 0
+    shm_slots: int = 0
+    shm_size: int = 0
     data: bytes = b''
 
 
@@ -175,8 +182,10 @@ def decode(buf, direction):
                 raise ProtocolError('bad-field', 'value wider than size')
     elif t == READ_REPLY:
         m.status, m.value = struct.unpack_from('<IQ', p)
-    elif t in (SAVE_REPLY, RESTORE_REPLY, DMA_REPLY):
+    elif t in (SAVE_REPLY, RESTORE_REPLY, DMA_REPLY, SHM_SETUP_REPLY):
         m.status = struct.unpack_from('<I', p)[0]
+    elif t == SHM_SETUP:
+        m.shm_slots, m.shm_size = struct.unpack_from('<II', p)
     elif t == IRQ:
         m.line, m.level, pad = struct.unpack_from('<HBB', p)
         if pad:
@@ -219,8 +228,10 @@ def encode(m):
                 p += struct.pack('<Q', m.value & ((1 << 8 * m.size) - 1))
         elif t == READ_REPLY:
             p = struct.pack('<IQ', m.status, m.value)
-        elif t in (SAVE_REPLY, RESTORE_REPLY, DMA_REPLY):
+        elif t in (SAVE_REPLY, RESTORE_REPLY, DMA_REPLY, SHM_SETUP_REPLY):
             p = struct.pack('<I', m.status)
+        elif t == SHM_SETUP:
+            p = struct.pack('<II', m.shm_slots, m.shm_size)
         elif t == IRQ:
             p = struct.pack('<HBx', m.line, 1 if m.level else 0)
         elif t in (DMA_READ, DMA_WRITE):
@@ -756,6 +767,9 @@ class Server:
                             dev.restore(m.data) else ST_ERROR))
         elif m.type == DMA_REPLY:
             self._dma_reply(m)
+        elif m.type == SHM_SETUP:
+            # Never asked by a client that got version 1: refuse it.
+            self._reply(Msg(SHM_SETUP_REPLY, m.id, status=ST_ERROR))
 
     def _dma_reply(self, m):
         d = self._dma

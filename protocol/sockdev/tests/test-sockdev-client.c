@@ -16,21 +16,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "qme/sockdev-client.h"
 #include "qme/sockdev-server.h"
+#include "qme/sockdev-shm.h"
 
 #define WINDOW      0x100
 #define REG_BAD     0x80    /* reads answer an error status */
 #define REG_IRQ     0x88    /* write: raise or lower the interrupt */
 #define REG_DMA     0x90    /* write: copy 4 guest bytes at 0x1000 to 0 */
 #define REG_DROP    0x98    /* write: drop the client */
+#define REG_DIE     0xa0    /* write: die in the next read (close all) */
 #define TIMEOUT_MS  500
 
 static int failures, tests;
+
+static int64_t now_ms_test(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void ok(bool cond, const char *fmt, ...)
 {
@@ -52,6 +66,7 @@ typedef struct Device {
     atomic_bool stop;
     uint8_t mem[WINDOW];
     int dma_rc;
+    bool die;
 } Device;
 
 static uint32_t dev_read(void *opaque, uint32_t addr, unsigned size,
@@ -62,6 +77,13 @@ static uint32_t dev_read(void *opaque, uint32_t addr, unsigned size,
 
     if (addr == REG_BAD) {
         return QME_SD_ST_ERROR;
+    }
+    if (d->die) {
+        /* As a crash would: the client sees the socket close, no reply. */
+        usleep(50 * 1000);
+        qme_sd_server_disconnect(d->srv);
+        d->die = false;
+        return QME_SD_ST_OK;
     }
     *value = 0;
     for (i = 0; i < size; i++) {
@@ -85,6 +107,9 @@ static void dev_write(void *opaque, uint32_t addr, unsigned size,
         return;
     case REG_DROP:
         qme_sd_server_disconnect(d->srv);
+        return;
+    case REG_DIE:
+        d->die = true;
         return;
     }
     for (i = 0; i < size; i++) {
@@ -308,8 +333,10 @@ static QmeSdClient *client(Host *h, QmeSdProto proto, uint32_t caps)
     return qme_sd_client_new(&host_ops, h, proto, WINDOW, caps, TIMEOUT_MS);
 }
 
-static void test_v1(const char *dir)
+/* @shm: the same over the shared-memory transport (version 2). */
+static void test_v1(const char *dir, bool shm)
 {
+    const char *t = shm ? "shm" : "socket";
     char address[200], err[256];
     QmeSdClient *cl;
     uint8_t state[QME_SD_MAX_DATA];
@@ -324,6 +351,7 @@ static void test_v1(const char *dir)
     ok(qme_sd_server_opaque(d.srv) == &d, "server opaque: the device");
     cl = client(&h, QME_SD_PROTO_V1, QME_SD_CAP_IRQ | QME_SD_CAP_STATE |
                 QME_SD_CAP_DMA);
+    qme_sd_client_set_shm(cl, shm, 20);
     ok(cl && !qme_sd_client_connected(cl), "v1 client: created, offline");
     errno = 0;
     ok(qme_sd_client_read(cl, 0, 4, &v) == -1 && errno == ENOTCONN &&
@@ -332,16 +360,25 @@ static void test_v1(const char *dir)
     ok(rc == 0 && qme_sd_client_connected(cl) && h.watched >= 0 &&
        qme_sd_client_caps(cl) == (QME_SD_CAP_IRQ | QME_SD_CAP_STATE |
                                   QME_SD_CAP_DMA),
-       "v1 connect: handshake agrees on the offered caps (%s)",
+       "%s: v1 connect: handshake agrees on the offered caps (%s)", t,
        rc ? err : "ok");
+    ok(qme_sd_client_shm(cl) == shm && qme_sd_server_shm(d.srv) == shm,
+       "%s: both sides use the transport asked for", t);
 
     ok(qme_sd_client_write(cl, 8, 4, 0x12345678) == 0 && h.kicks == 1 &&
        qme_sd_client_write(cl, 12, 2, 0xbeef) == 0 && h.kicks == 1,
-       "writes are queued; only the batch's first kicks the loop");
+       "%s: writes are queued; only the batch's first kicks the loop", t);
     ok(qme_sd_client_read(cl, 8, 4, &v) == 0 && v == 0x12345678,
        "a read after writes sees them");
     ok(qme_sd_client_read(cl, 8, 8, &v) == 0 && v == 0xbeef12345678ULL,
-       "8-byte read");
+       "%s: 8-byte read", t);
+    /* More writes than the ring holds: the client waits for room. */
+    for (rc = 0; rc < 5000; rc++) {
+        qme_sd_client_write(cl, 16, 4, rc);
+    }
+    ok(qme_sd_client_read(cl, 16, 4, &v) == 0 && v == 4999 &&
+       qme_sd_client_connected(cl),
+       "%s: 5000 writes in a row, the last one read back", t);
     errno = 0;
     ok(qme_sd_client_read(cl, REG_BAD, 4, &v) == -1 && errno == EIO &&
        v == 0xffffffff && qme_sd_client_connected(cl),
@@ -382,12 +419,41 @@ static void test_v1(const char *dir)
     rc = qme_sd_client_read(cl, 0, 4, &v);
     ok(rc == -1 && errno == ECONNRESET && !qme_sd_client_connected(cl) &&
        h.losses == 1 && h.watched == -1,
-       "server gone: -1, ECONNRESET, one loss (%s), watch removed", h.why);
+       "%s: server gone: -1, ECONNRESET, one loss (%s), watch removed", t,
+       h.why);
     ok(qme_sd_client_connect(cl, address, err, sizeof(err)) == 0 &&
-       qme_sd_client_read(cl, 8, 4, &v) == 0,
-       "reconnect: the same client works again");
+       qme_sd_client_read(cl, 8, 4, &v) == 0 &&
+       qme_sd_client_shm(cl) == shm,
+       "%s: reconnect: the same client works again", t);
+
+    /* A hung server (alive, silent): all-ones within the timeout. */
+    atomic_store(&d.stop, true);
+    pthread_join(d.thread, NULL);
+    {
+        int64_t t0 = now_ms_test(), dt;
+
+        errno = 0;
+        rc = qme_sd_client_read(cl, 8, 4, &v);
+        dt = now_ms_test() - t0;
+        ok(rc == -1 && errno == ETIMEDOUT && v == 0xffffffff &&
+           dt >= TIMEOUT_MS - 10 && dt < 2 * TIMEOUT_MS &&
+           !qme_sd_client_connected(cl) && h.losses == 2,
+           "%s: hung server: all-ones, ETIMEDOUT after %lld ms", t,
+           (long long)dt);
+    }
+    qme_sd_server_free(d.srv);
+
+    /* A server that dies while a read waits (its process exits). */
+    dev_start(&d, address, WINDOW);
+    ok(qme_sd_client_connect(cl, address, err, sizeof(err)) == 0 &&
+       qme_sd_client_shm(cl) == shm, "%s: reconnect to a new server", t);
+    qme_sd_client_write(cl, REG_DIE, 1, 1);
+    errno = 0;
+    rc = qme_sd_client_read(cl, 8, 4, &v);
+    ok(rc == -1 && errno == ECONNRESET && v == 0xffffffff && h.losses == 3,
+       "%s: server dies mid-read: seen through the socket (%s)", t, h.why);
     qme_sd_client_free(cl);
-    ok(h.losses == 1, "free: no disconnected callback");
+    ok(h.losses == 3, "%s: free: no disconnected callback", t);
     dev_stop(&d);
 }
 
@@ -472,6 +538,231 @@ static void test_failures(const char *dir)
        NULL && errno == EINVAL, "new: a zero timeout is EINVAL");
 }
 
+/* A raw client's message and the server's answer (0: none in 1 s). */
+static uint8_t raw_call(int fd, const QmeSdMsg *m, const int *fds, int nfds,
+                        QmeSdMsg *reply)
+{
+    static uint8_t in[QME_SD_MAX_MSG];
+    uint8_t out[64];
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * 3)];
+    } ctl;
+    struct iovec iov = { out, qme_sd_encode(out, sizeof(out), m) };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    size_t len = 0, used;
+
+    if (nfds) {
+        struct cmsghdr *c;
+
+        mh.msg_control = ctl.buf;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+    }
+    if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)iov.iov_len) {
+        return 0;
+    }
+    while (poll(&pfd, 1, 1000) > 0) {
+        ssize_t n = recv(fd, in + len, sizeof(in) - len, 0);
+
+        if (n <= 0) {
+            return 0;
+        }
+        len += n;
+        if (qme_sd_decode(in, len, QME_SD_FROM_SERVER, reply, &used) ==
+            QME_SD_OK) {
+            return reply->type;
+        }
+    }
+    return 0;
+}
+
+/* Whether the server closed @fd within a second. */
+static bool closed_by_server(int fd)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    char b;
+
+    return poll(&pfd, 1, 1000) > 0 && recv(fd, &b, 1, 0) == 0;
+}
+
+/*
+ * A hostile client of the server library's shared memory: an unsealed
+ * memfd is refused (the connection stays, on the socket); a bad request
+ * and an index out of range in the ring drop the client.
+ */
+static void test_shm_hostile_client(const char *dir)
+{
+    uint32_t slots = QME_SD_SHM_MIN_SLOTS;
+    size_t size = qme_sd_shm_size(slots);
+    QmeSdMsg hello = { .type = QME_SD_HELLO, .id = 1, .magic = QME_SD_MAGIC,
+                       .version = 2, .min_version = 1, .window = WINDOW };
+    QmeSdMsg setup = { .type = QME_SD_SHM_SETUP, .id = 2, .shm_slots = slots,
+                       .shm_size = (uint32_t)size };
+    QmeSdMsg ping = { .type = QME_SD_PING, .id = 3 }, r;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    char address[200];
+    Device d;
+    int k;
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/hostile.sock", dir);
+    snprintf(address, sizeof(address), "unix:%s", sa.sun_path);
+    dev_start(&d, address, WINDOW);
+    for (k = 0; k < 3; k++) {
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        int fds[3] = {
+            memfd_create("t", MFD_ALLOW_SEALING),
+            eventfd(0, EFD_NONBLOCK), eventfd(0, EFD_NONBLOCK),
+        };
+        uint64_t one = 1;
+        QmeSdShm *shm;
+
+        connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+        ok(raw_call(fd, &hello, NULL, 0, &r) == QME_SD_HELLO_REPLY &&
+           r.version == 2, "hostile client %d: the server speaks version 2",
+           k);
+        ftruncate(fds[0], size);
+        if (k) {
+            fcntl(fds[0], F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW);
+        }
+        shm = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+        shm->magic = QME_SD_SHM_MAGIC;
+        shm->slots = slots;
+        r.status = 99;
+        raw_call(fd, &setup, fds, 3, &r);
+        if (k == 0) {
+            ok(r.type == QME_SD_SHM_SETUP_REPLY &&
+               r.status == QME_SD_ST_ERROR &&
+               raw_call(fd, &ping, NULL, 0, &r) == QME_SD_PONG,
+               "unsealed memory: refused, the socket still serves");
+        } else {
+            ok(r.type == QME_SD_SHM_SETUP_REPLY && r.status == QME_SD_ST_OK,
+               "hostile client %d: sealed memory accepted", k);
+            if (k == 1) {
+                shm->ring[0] = (QmeSdShmSlot){ .type = 0x77, .size = 4 };
+                __atomic_store_n(&shm->head, 1, __ATOMIC_SEQ_CST);
+            } else {
+                __atomic_store_n(&shm->head, slots + 5, __ATOMIC_SEQ_CST);
+            }
+            write(fds[1], &one, sizeof(one));
+            ok(closed_by_server(fd), "%s in the ring: client dropped",
+               k == 1 ? "unknown request type" : "index out of range");
+        }
+        munmap(shm, size);
+        close(fds[0]);
+        close(fds[1]);
+        close(fds[2]);
+        close(fd);
+        /* One client at a time: the next one after the server saw EOF. */
+        for (int i = 0; i < 100 && qme_sd_server_connected(d.srv); i++) {
+            usleep(10 * 1000);
+        }
+    }
+    dev_stop(&d);
+}
+
+/*
+ * A hostile version-2 server: takes the shared memory, then answers the
+ * first read with a status that does not exist.
+ */
+typedef struct EvilServer {
+    int lfd;
+    pthread_t thread;
+} EvilServer;
+
+static void *evil_serve(void *opaque)
+{
+    EvilServer *e = opaque;
+    uint8_t buf[256];
+    union {
+        struct cmsghdr align;
+        char b[CMSG_SPACE(sizeof(int) * 3)];
+    } ctl;
+    struct iovec iov = { buf, sizeof(buf) };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+                         .msg_control = ctl.b,
+                         .msg_controllen = sizeof(ctl.b) };
+    QmeSdMsg m, r = { .type = QME_SD_HELLO_REPLY, .magic = QME_SD_MAGIC,
+                      .version = 2, .window = WINDOW };
+    int fd = accept(e->lfd, NULL, NULL), fds[3];
+    size_t used, n;
+    QmeSdShm *shm;
+
+    if (recv(fd, buf, sizeof(buf), 0) <= 0 ||
+        qme_sd_decode(buf, 24, QME_SD_FROM_CLIENT, &m, &used) !=
+        QME_SD_OK) {
+        close(fd);
+        return NULL;
+    }
+    r.id = m.id;
+    n = qme_sd_encode(buf, sizeof(buf), &r);
+    send(fd, buf, n, 0);
+    if (recvmsg(fd, &mh, 0) <= 0 || !CMSG_FIRSTHDR(&mh) ||
+        qme_sd_decode(buf, 16, QME_SD_FROM_CLIENT, &m, &used) !=
+        QME_SD_OK) {
+        close(fd);
+        return NULL;
+    }
+    memcpy(fds, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(fds));
+    shm = mmap(NULL, m.shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0],
+               0);
+    r = (QmeSdMsg){ .type = QME_SD_SHM_SETUP_REPLY, .id = m.id };
+    n = qme_sd_encode(buf, sizeof(buf), &r);
+    send(fd, buf, n, 0);
+    while (__atomic_load_n(&shm->head, __ATOMIC_ACQUIRE) == 0) {
+        usleep(1000);
+    }
+    __atomic_store_n(&shm->reply_status, 7, __ATOMIC_RELAXED);
+    __atomic_store_n(&shm->reply_id, shm->ring[0].id, __ATOMIC_RELEASE);
+    write(fds[2], &(uint64_t){ 1 }, sizeof(uint64_t));
+    /* Until the client hangs up. */
+    recv(fd, buf, sizeof(buf), 0);
+    munmap(shm, m.shm_size);
+    close(fds[0]);
+    close(fds[1]);
+    close(fds[2]);
+    close(fd);
+    return NULL;
+}
+
+static void test_shm_hostile_server(const char *dir)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    char address[200], err[256];
+    EvilServer e;
+    QmeSdClient *cl;
+    uint64_t v;
+    Host h;
+    int rc;
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/evil.sock", dir);
+    snprintf(address, sizeof(address), "unix:%s", sa.sun_path);
+    e.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(e.lfd, (struct sockaddr *)&sa, sizeof(sa));
+    listen(e.lfd, 1);
+    pthread_create(&e.thread, NULL, evil_serve, &e);
+    cl = client(&h, QME_SD_PROTO_V1, 0);
+    qme_sd_client_set_shm(cl, true, 20);
+    rc = qme_sd_client_connect(cl, address, err, sizeof(err));
+    ok(rc == 0 && qme_sd_client_shm(cl), "evil server: shared memory set "
+       "up (%s)", rc ? err : "ok");
+    errno = 0;
+    rc = qme_sd_client_read(cl, 0, 4, &v);
+    ok(rc == -1 && errno == ECONNRESET && v == 0xffffffff &&
+       h.losses == 1 && !qme_sd_client_connected(cl),
+       "evil server: a read status of 7 in the memory is a protocol "
+       "error: all-ones, disconnected (%s)", h.why);
+    qme_sd_client_free(cl);
+    pthread_join(e.thread, NULL);
+    close(e.lfd);
+    unlink(sa.sun_path);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/sdclient-XXXXXX";
@@ -482,7 +773,10 @@ int main(void)
     }
     test_address();
     test_server_shares_parser();
-    test_v1(dir);
+    test_v1(dir, false);
+    test_v1(dir, true);
+    test_shm_hostile_client(dir);
+    test_shm_hostile_server(dir);
     test_basic_tcp();
     test_failures(dir);
     rmdir(dir);
