@@ -13,9 +13,9 @@
  * binary, so the loader does: each module carries the GNU build-ids of the
  * QEMU emulators it was compiled for (section .qme_build, see qme-stamp.c),
  * and a module that names none of the running binary's is refused with one
- * line and never opened, as is a file without the stamp.  A platform device in another emulator of the
- * same QEMU build (qemu-system-x86_64) is skipped too, and said so when the
- * command line asks for it.
+ * line and never opened, as is a file without the stamp.  A platform
+ * device in another emulator of the same QEMU build (qemu-system-x86_64)
+ * is skipped too, and said so when the command line asks for it.
  *
  * In the system-wide mode a wrapper takes the stock emulator's name and
  * sets the preload for the real binary only (qemu-system-wrapper.c); the
