@@ -67,7 +67,10 @@ def main():
             out = os.path.join(dest, rel)
             os.makedirs(os.path.dirname(out), exist_ok=True)
             shutil.copyfile(path, out)
-            os.chmod(out, 0o644)
+            # A script (tracetool.py) keeps being one.
+            with open(out, 'rb') as f:
+                script = f.read(2) == b'#!'
+            os.chmod(out, 0o755 if script else 0o644)
             count += 1
     if not os.environ.get('MESON_INSTALL_QUIET'):
         print(f'Installing {count} QEMU files from {src} to {dest}')
