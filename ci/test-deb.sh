@@ -93,11 +93,14 @@ x86_pkg=qemu-system-x86
 [ "$(dpkg-query -W -f='${Version}' $x86_pkg 2>/dev/null)" = "$qemu_ver" ] ||
     die "$x86_pkg $qemu_ver is not installed: run ci/setup-host.sh"
 # The root also has Debian's qemu-system-x86 and libvirt (and AppArmor's
-# parser), for the system-wide mode.  A root cached without them is
-# extended and cached anew.
+# parser), for the system-wide mode, and what a device of one's own is
+# built with against qemu-modules-extra-dev (a compiler, meson, the -dev
+# package's dependencies).  A root cached without them is extended and
+# cached anew.
 root_extra="$x86_pkg=$qemu_ver libvirt-daemon-system libvirt-clients apparmor"
+root_extra="$root_extra gcc libc6-dev meson ninja-build pkg-config libglib2.0-dev libpixman-1-dev python3"
 base_tarball=$cache/deb/$codename-minbase-$qemu_pkg\_$(echo "$qemu_ver" | tr ':' '_').tar.gz
-tarball=${base_tarball%.tar.gz}+x86+libvirt.tar.gz
+tarball=${base_tarball%.tar.gz}+x86+libvirt+sdk.tar.gz
 root=$work/root
 
 mkdir -p "$work"
@@ -148,7 +151,8 @@ if [ -z "$root_only" ] && [ -n "$build" ]; then
 fi
 deb=$(ls "$work"/src/qemu-modules-extra_*.deb 2>/dev/null | head -1)
 sysdeb=$(ls "$work"/src/qemu-modules-extra-system_*.deb 2>/dev/null | head -1)
-[ -n "$root_only" ] || { [ -n "$deb" ] && [ -n "$sysdeb" ]; } ||
+devdeb=$(ls "$work"/src/qemu-modules-extra-dev_*.deb 2>/dev/null | head -1)
+[ -n "$root_only" ] || { [ -n "$deb" ] && [ -n "$sysdeb" ] && [ -n "$devdeb" ]; } ||
     die "no .deb in $work/src: run without --no-build"
 
 # ---- 2. a clean root of the same release with Debian's QEMU -----------------
@@ -160,7 +164,9 @@ if [ -f "$tarball" ]; then
     echo "# root from cache $tarball: $(since "$t") s"
 else
     mkdir -p "$(dirname "$tarball")"
-    if [ -f "${base_tarball%.tar.gz}+libvirt.tar.gz" ]; then
+    if [ -f "${base_tarball%.tar.gz}+x86+libvirt.tar.gz" ]; then
+        tar -xzf "${base_tarball%.tar.gz}+x86+libvirt.tar.gz" -C "$root"
+    elif [ -f "${base_tarball%.tar.gz}+libvirt.tar.gz" ]; then
         tar -xzf "${base_tarball%.tar.gz}+libvirt.tar.gz" -C "$root"
     elif [ -f "$base_tarball" ]; then
         tar -xzf "$base_tarball" -C "$root"
@@ -211,8 +217,25 @@ for p in $qemu_pkg $x86_pkg; do
 done
 check "nothing of the build tree is referenced by the installed files" \
     sh -c "! grep -rlF '$work/src' '$root/usr/lib/x86_64-linux-gnu/qemu-modules-extra' '$root/usr/bin/qemu-extra'"
+# The SDK: qemu-modules-extra-dev, pinned as the runtime package.
+devdebname=$(basename "$devdeb")
+cp "$devdeb" "$root/tmp/"
+check "dpkg installs $devdebname (the SDK)" \
+    sh -c "chroot '$root' dpkg -i '/tmp/$devdebname' >'$work/install-dev.log' 2>&1" ||
+    sed 's/^/# dpkg: /' "$work/install-dev.log"
+for p in $qemu_pkg $x86_pkg; do
+    check "the -dev package pins $p (= $qemu_ver), as the runtime package" \
+        sh -c "dpkg-deb -f '$devdeb' Depends | grep -qF '$p (= $qemu_ver)'"
+done
+check "the -dev package needs the runtime package of its own version" \
+    sh -c "dpkg-deb -f '$devdeb' Depends | grep -qF 'qemu-modules-extra (= $(dpkg-deb -f "$deb" Version))'"
+echo "# qemu-modules-extra-dev: $(dpkg-deb -c "$devdeb" | grep -c '^-') files," \
+    "Installed-Size $(dpkg-deb -f "$devdeb" Installed-Size) KiB," \
+    ".deb $(stat -c %s "$devdeb") bytes"
+check "nothing of the build tree is referenced by the SDK's files" \
+    sh -c "! grep -rlF '$work/src' '$root/usr/include/qemu-modules-extra' '$root/usr/share/qemu-modules-extra/sdk' '$root/usr/lib/x86_64-linux-gnu/pkgconfig/qemu-modules-extra.pc' '$root'/usr/bin/qme-*"
 # The system-wide package's command keeps Debian's name and manual page.
-for cmd in $(for d in "$deb" "$sysdeb"; do dpkg-deb -c "$d"; done |
+for cmd in $(for d in "$deb" "$sysdeb" "$devdeb"; do dpkg-deb -c "$d"; done |
              awk '$1 ~ /^-/ && $6 ~ /^\.\/usr\/bin\// {print $6}'); do
     c=$(basename "$cmd")
     check "command $c has a man page" \
@@ -286,6 +309,48 @@ device_checks "$work/qemu-x86.log"
 target aarch64
 qemu_cmd="qemu-extra $qemu_name"
 
+# ---- 3b. a device of one's own, through the SDK ----------------------------
+# As a user would, in a folder of the root outside anything of ours: the
+# SDK found by pkg-config alone (no PKG_CONFIG_PATH).
+user_dir=/tmp/user-devices
+rm -rf "$root$user_dir" && mkdir -p "$root$user_dir"
+user_sh() { # user_sh LOG COMMAND: in $user_dir of the root, timed (user_time)
+    t=$(now)
+    in_root env -u PKG_CONFIG_PATH -u QME_MODULE_PATH -u LD_PRELOAD \
+        -u MESON_TESTTHREADS HOME=/root sh -c "cd $user_dir && $2" >"$1" 2>&1 ||
+        true
+    user_time=$(since "$t")
+}
+show_if_failed() { # show_if_failed LOG: its end, if the last check failed
+    [ "$failed" -eq "$f_seen" ] || tail -20 "$1" | sed 's/^/# log: /'
+    f_seen=$failed
+}
+f_seen=$failed
+for kind in pci platform; do
+    name=mydev-$kind
+    user_sh "$work/user-$kind-new.log" "qme-new-device $name --$kind"
+    check "qme-new-device $name --$kind (${user_time} s)" \
+        test -f "$root$user_dir/$name/tests/qtest-$name.c"
+    user_sh "$work/user-$kind-setup.log" "cd $name && meson setup build"
+    check "$name: meson setup build finds the SDK by pkg-config alone (${user_time} s)" \
+        grep -q 'Run-time dependency qemu-modules-extra found: YES' "$work/user-$kind-setup.log"
+    show_if_failed "$work/user-$kind-setup.log"
+    user_sh "$work/user-$kind-compile.log" "cd $name && meson compile -C build"
+    check "$name: meson compile -C build (${user_time} s)" \
+        test -f "$root$user_dir/$name/build/$name.so"
+    show_if_failed "$work/user-$kind-compile.log"
+    user_sh "$work/user-$kind-test.log" "cd $name && meson test -C build"
+    check "$name: meson test -C build runs the generated qtest and regmap check (${user_time} s)" \
+        sh -c "grep -q 'qtest-$name *OK' '$work/user-$kind-test.log' &&
+            grep -q '^Ok: *2' '$work/user-$kind-test.log'"
+    show_if_failed "$work/user-$kind-test.log"
+    user_sh "$work/user-$kind-help.log" \
+        "cd $name && qemu-extra --module-path build qemu-system-aarch64 -M virt -nic none -device help"
+    check "$name: qemu-extra --module-path build ... -device help lists it (${user_time} s)" \
+        sh -c "grep -q 'name \"$name\"' '$work/user-$kind-help.log' &&
+            ! grep -q refusing '$work/user-$kind-help.log'"
+done
+
 # ---- 4. bad input: a package built for another QEMU build -------------------
 rm -rf "$work/other"
 dpkg-deb -R "$deb" "$work/other"
@@ -294,7 +359,7 @@ other_ver=$qemu_ver+other99
 sed -i "s/$qemu_pkg (= [^)]*)/$qemu_pkg (= $other_ver)/" \
     "$work/other/DEBIAN/control"
 dpkg-deb -b "$work/other" "$root/tmp/other.deb" >/dev/null
-in_root dpkg -r qemu-modules-extra >/dev/null
+in_root dpkg -r qemu-modules-extra-dev qemu-modules-extra >/dev/null
 rc=0
 in_root dpkg -i /tmp/other.deb >"$work/other.log" 2>&1 || rc=$?
 sed 's/^/# dpkg: /' "$work/other.log"
@@ -302,9 +367,10 @@ check "dpkg refuses a package pinned to another QEMU (exit $rc)" \
     sh -c "[ $rc -ne 0 ] && grep -qF 'depends on $qemu_pkg (= $other_ver)' '$work/other.log' &&
         grep -qF 'Version of $qemu_pkg on system is $qemu_ver' '$work/other.log'"
 in_root dpkg --purge qemu-modules-extra >/dev/null 2>&1 || true
-in_root dpkg -i "/tmp/$debname" >/dev/null 2>&1
-check "the right package installs again (state 'ii')" \
-    sh -c "[ \"\$(chroot '$root' dpkg-query -W -f='\${db:Status-Abbrev}' qemu-modules-extra)\" = 'ii ' ]"
+in_root dpkg -i "/tmp/$debname" "/tmp/$devdebname" >/dev/null 2>&1
+check "the right packages install again (state 'ii')" \
+    sh -c "[ \"\$(chroot '$root' dpkg-query -W -f='\${db:Status-Abbrev}' qemu-modules-extra)\" = 'ii ' ] &&
+        [ \"\$(chroot '$root' dpkg-query -W -f='\${db:Status-Abbrev}' qemu-modules-extra-dev)\" = 'ii ' ]"
 
 # ---- 5. bad input: QEMU replaced behind the package's back ------------------
 qbin=$root/usr/bin/qemu-system-aarch64
@@ -334,6 +400,21 @@ stale_checks() { # stale_checks LOG RC WHAT: a QEMU of another build-id
         sh -c "[ $2 -eq 1 ] && grep -q \"'$dev_name' is not a valid device model name\" '$1'"
 }
 stale_checks "$work/stale.log" "$rc" "a rebuilt QEMU"
+# A user's module after the same upgrade: one line, with the command that
+# rebuilds it.
+cp "$work/qemu-stale" "$qbin"
+user_sh "$work/user-stale.log" \
+    "qemu-extra --module-path mydev-pci/build qemu-system-aarch64 -M virt -nic none -device help"
+cp -p "$work/qemu-system-aarch64.orig" "$qbin"
+grep "refusing $user_dir" "$work/user-stale.log" | sed 's/^/# loader: /'
+check "a rebuilt QEMU: the user's module is refused with one line naming the command that rebuilds it" \
+    sh -c "[ \$(grep -c 'refusing $user_dir/mydev-pci/build/mydev-pci.so:' '$work/user-stale.log') -eq 1 ] &&
+        grep -F 'refusing $user_dir/mydev-pci/build/mydev-pci.so:' '$work/user-stale.log' |
+        grep -qF 'qemu-modules-extra-dev of this QEMU build): meson setup --reconfigure $user_dir/mydev-pci/build $user_dir/mydev-pci && meson compile -C $user_dir/mydev-pci/build'"
+user_sh "$work/user-restored.log" \
+    "qemu-extra --module-path mydev-pci/build qemu-system-aarch64 -M virt -nic none -device help"
+check "the restored QEMU loads the user's module again" \
+    sh -c "grep -q 'name \"mydev-pci\"' '$work/user-restored.log' && ! grep -q refusing '$work/user-restored.log'"
 rc=0
 run_qemu "$work/restored.log" -device "$device,addr=02.0,id=dut" || rc=$?
 check "the restored QEMU loads the modules again (exit $rc)" \

@@ -13,9 +13,9 @@
  * binary, so the loader does: each module carries the GNU build-ids of the
  * QEMU emulators it was compiled for (section .qme_build, see qme-stamp.c),
  * and a module that names none of the running binary's is refused with one
- * line and never opened.  A platform device in another emulator of the
- * same QEMU build (qemu-system-x86_64) is skipped too, and said so when the
- * command line asks for it.
+ * line and never opened, as is a file without the stamp.  A platform
+ * device in another emulator of the same QEMU build (qemu-system-x86_64)
+ * is skipped too, and said so when the command line asks for it.
  *
  * In the system-wide mode a wrapper takes the stock emulator's name and
  * sets the preload for the real binary only (qemu-system-wrapper.c); the
@@ -235,15 +235,25 @@ static void load_dir(const char *dir, const char *exe, const char *exe_id,
         char path[PATH_MAX], stamp[QME_STAMP_SIZE];
         char id[QME_STAMP_SIZE], build[QME_STAMP_SIZE], version[80];
         char target[32], targets[80], why[80], type[NAME_MAX + 1];
+        char rebuild[QME_REBUILD_SIZE];
 
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
         /* The module's file name is the name of the type it registers. */
         snprintf(type, sizeof(type), "%.*s",
                  (int)strlen(names[i]->d_name) - 3, names[i]->d_name);
         free(names[i]);
-        /* Libraries beside the modules carry no stamp: not ours to open. */
+        /*
+         * A module folder holds modules only: a file without our stamp
+         * may be built for any QEMU, so it is never opened, and said so.
+         */
         if (elf_read_section(path, QME_STAMP_SECTION, stamp,
                              sizeof(stamp)) < 0) {
+            fprintf(stderr, LOG_PREFIX "refusing %s: it has no "
+                    "qemu-modules-extra stamp (ELF section %s), so nothing "
+                    "says which QEMU build it is for; build it with the "
+                    "stamp (the SDK's meson.build lines, see "
+                    "qme-new-device) or remove it from this folder\n",
+                    path, QME_STAMP_SECTION);
             continue;
         }
         stamp_field(stamp, "build-id", id, sizeof(id));
@@ -266,14 +276,24 @@ static void load_dir(const char *dir, const char *exe, const char *exe_id,
         }
         if (!list_has(id, exe_id)) {
             /*
-             * Says what to rerun for both kinds of user: the build tree
-             * and the distribution package.
+             * A user's module built with the SDK carries the command that
+             * rebuilds it; ours say what to rerun for both kinds of user:
+             * the build tree and the distribution package.
              */
-            fprintf(stderr, LOG_PREFIX "refusing %s: built for QEMU %s "
-                    "(build-id %s), but %s is build-id %s; rebuild it "
-                    "(ci/make-sdk.sh, then meson compile) or install the "
-                    "qemu-modules-extra package built for this QEMU\n",
-                    path, version, id, exe, exe_id);
+            if (elf_read_section(path, QME_REBUILD_SECTION, rebuild,
+                                 sizeof(rebuild)) > 0 && rebuild[0]) {
+                fprintf(stderr, LOG_PREFIX "refusing %s: built for QEMU %s "
+                        "(build-id %s), but %s is build-id %s; rebuild it "
+                        "against this QEMU's SDK (package "
+                        "qemu-modules-extra-dev of this QEMU build): %s\n",
+                        path, version, id, exe, exe_id, rebuild);
+            } else {
+                fprintf(stderr, LOG_PREFIX "refusing %s: built for QEMU %s "
+                        "(build-id %s), but %s is build-id %s; rebuild it "
+                        "(ci/make-sdk.sh, then meson compile) or install "
+                        "the qemu-modules-extra package built for this "
+                        "QEMU\n", path, version, id, exe, exe_id);
+            }
             continue;
         }
         if (!dlopen(path, RTLD_NOW | RTLD_LOCAL)) {

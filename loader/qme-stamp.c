@@ -10,6 +10,10 @@
  * module (QME_STAMP_PLATFORM) needs virt's GIC and FDT: it names only the
  * SDK's own target, and says why in "why".
  *
+ * A module built outside this tree with the installed SDK is compiled with
+ * QME_STAMP_REBUILD, the command that rebuilds it; the loader names it
+ * when the module is refused after a QEMU upgrade.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "qme-stamp.h"
@@ -28,3 +32,8 @@ __attribute__((used, section(QME_STAMP_SECTION)))
 static const char qme_build_stamp[QME_STAMP_SIZE] =
     QME_STAMP_RUNS_IN ";qemu=" QME_QEMU_VERSION
     ";package=" QME_QEMU_PACKAGE_VERSION ";build=" QME_STAMP_BUILD;
+
+#ifdef QME_STAMP_REBUILD
+__attribute__((used, section(QME_REBUILD_SECTION)))
+static const char qme_rebuild_command[] = QME_STAMP_REBUILD;
+#endif

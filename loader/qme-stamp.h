@@ -14,4 +14,12 @@
  */
 #define QME_STAMP_SIZE 512
 
+/*
+ * A module built outside this tree (the SDK) also carries the command that
+ * rebuilds it (QME_STAMP_REBUILD at compile time), which the loader prints
+ * when it refuses the module after a QEMU upgrade.  At most this size.
+ */
+#define QME_REBUILD_SECTION ".qme_rebuild"
+#define QME_REBUILD_SIZE 1024
+
 #endif

@@ -155,6 +155,50 @@ with tempfile.TemporaryDirectory() as tmp:
           'number differently; the matching one is opened',
           '\n'.join(opened) or out.stderr[-2000:])
 
+# 4a. A module without our stamp is refused with one line naming the file
+# and the fix, and never opened; a user's module (built with the SDK)
+# refused after a QEMU upgrade names the command that rebuilds it.
+with tempfile.TemporaryDirectory() as tmp:
+    src = next(os.path.join(d, 'mypci_minimal.so')
+               for d in modpath.split(':')
+               if os.path.exists(os.path.join(d, 'mypci_minimal.so')))
+    bare = os.path.join(tmp, 'mypci_minimal.so')
+    subprocess.run(['objcopy', '--remove-section', '.qme_build', src, bare],
+                   check=True)
+    out = run([qemu] + QEMU_ARGS + ['-device', 'help'],
+              env_extra={'QME_MODULE_PATH': tmp, 'LD_DEBUG': 'files'})
+    refusals = [l for l in out.stderr.splitlines() if 'refusing' in l]
+    opened = [l for l in out.stderr.splitlines() if 'file=' in l and
+              'dynamically loaded by' in l and bare in l]
+    check(len(refusals) == 1 and bare in refusals[0] and
+          'no qemu-modules-extra stamp' in refusals[0] and
+          'qme-new-device' in refusals[0] and not opened and
+          'name "mypci_minimal"' not in out.stdout,
+          'unstamped module refused with one line naming file and fix, '
+          'never opened', '\n'.join(refusals + opened) or out.stderr[-2000:])
+    os.unlink(bare)
+    stamp = os.path.join(tmp, 'stamp')
+    rebuild = os.path.join(tmp, 'rebuild')
+    with open(stamp, 'wb') as f:
+        f.write(b'build-id=00;qemu=7.2.99;package=x'.ljust(STAMP_SIZE, b'\0'))
+    command = 'meson setup --reconfigure /home/u/mydev/build /home/u/mydev'
+    with open(rebuild, 'wb') as f:
+        f.write(command.encode() + b'\0')
+    user = os.path.join(tmp, 'mydev.so')
+    subprocess.run(['objcopy', '--update-section', f'.qme_build={stamp}',
+                    '--add-section', f'.qme_rebuild={rebuild}', src, user],
+                   check=True)
+    os.unlink(stamp)
+    os.unlink(rebuild)
+    out = run([qemu] + QEMU_ARGS + ['-device', 'help'],
+              env_extra={'QME_MODULE_PATH': tmp})
+    refusals = [l for l in out.stderr.splitlines() if 'refusing' in l]
+    check(len(refusals) == 1 and user in refusals[0] and
+          refusals[0].endswith(command) and
+          'qemu-modules-extra-dev' in refusals[0],
+          "a user's module of another QEMU build: the refusal names the "
+          'command that rebuilds it', out.stderr)
+
 # 4b. qemu-system-x86_64 of the same QEMU build: the PCI modules load, the
 # platform ones are skipped, quietly unless asked for.
 if qemu_x86:
