@@ -48,7 +48,8 @@ done
 release=${1:?usage: ci/test-release.sh [--compile-only VERSION] [--foreign-build DIR] RELEASE [MESON-TEST-ARGS...]}
 shift
 [ $# -gt 0 ] ||
-    set -- --suite unit --suite loader --suite qtest --suite fuzz --suite guest --suite deb
+    set -- --suite unit --suite loader --suite qtest --suite fuzz --suite guest --suite sdk \
+        --suite deb
 
 say() { echo "test-release($release): $*"; }
 die() { say "$*" >&2; exit 4; }
