@@ -37,8 +37,9 @@ extern "C" {
 #define QME_SD_MAGIC            0x56445351u     /* "QSDV" as LE bytes */
 /*
  * Highest version spoken.  Version 2 adds the shared-memory transport
- * (SHM_SETUP); a client offers it only when it wants that transport, so
- * with it off its HELLO is exactly version 1's.
+ * (SHM_SETUP) and virtual time: the guest's clock on every request
+ * (TIME), events the server schedules in guest time (EVENT_AT, EVENT)
+ * and lockstep (SYNC).  A version-1 peer never sees those messages.
  */
 #define QME_SD_VERSION          2
 #define QME_SD_VERSION_1        1
@@ -67,6 +68,9 @@ typedef enum QmeSdType {
     QME_SD_RESTORE          = 0x06,
     QME_SD_PING             = 0x07,
     QME_SD_SHM_SETUP        = 0x08,     /* version 2 */
+    QME_SD_TIME             = 0x09,     /* version 2 */
+    QME_SD_SYNC             = 0x0a,     /* version 2 */
+    QME_SD_EVENT            = 0x0b,     /* version 2 */
     QME_SD_DMA_REPLY        = 0x21,
 
     QME_SD_HELLO_REPLY      = 0x81,
@@ -75,9 +79,11 @@ typedef enum QmeSdType {
     QME_SD_RESTORE_REPLY    = 0x86,
     QME_SD_PONG             = 0x87,
     QME_SD_SHM_SETUP_REPLY  = 0x88,     /* version 2 */
+    QME_SD_SYNC_REPLY       = 0x8a,     /* version 2 */
     QME_SD_IRQ              = 0xa1,
     QME_SD_DMA_READ         = 0xa2,
     QME_SD_DMA_WRITE        = 0xa3,
+    QME_SD_EVENT_AT         = 0xa4,     /* version 2 */
 
     /* Basic protocol (no header): the request byte is the type. */
     QME_SD_BASIC_READ        = 'R',
@@ -90,6 +96,18 @@ enum {
     QME_SD_ST_ERROR = 1,        /* device error (read: guest sees ~0) */
     QME_SD_ST_DENIED = 2,       /* DMA outside guest RAM / not enabled */
 };
+
+/*
+ * Timed events (version 2): a server has QME_SD_MAX_EVENTS of them,
+ * numbered from 0.  EVENT_AT's action is 0 (cancel the event) or a set
+ * of these: NOTIFY sends the server an EVENT when the event fires; LINE
+ * sets interrupt line @line to LEVEL (set: raised, clear: lowered).
+ */
+#define QME_SD_MAX_EVENTS       16u
+#define QME_SD_EV_CANCEL        0u
+#define QME_SD_EV_NOTIFY        (1u << 0)
+#define QME_SD_EV_LINE          (1u << 1)
+#define QME_SD_EV_LEVEL         (1u << 2)
 
 /* Decoder results.  Errors are negative and mean "reset the connection". */
 typedef enum QmeSdResult {
@@ -131,6 +149,11 @@ typedef struct QmeSdMsg {
     /* IRQ */
     uint16_t line;
     uint8_t level;
+    /* TIME, SYNC, EVENT, EVENT_AT: guest virtual clock (ns) */
+    uint64_t vtime;
+    /* EVENT, EVENT_AT (with line, for QME_SD_EV_LINE) */
+    uint16_t event;
+    uint8_t action;
     /* SHM_SETUP: ring slots and memfd bytes (sockdev-shm.h) */
     uint32_t shm_slots;
     uint32_t shm_size;

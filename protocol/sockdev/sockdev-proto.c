@@ -53,6 +53,19 @@ static bool size_ok(unsigned size)
     return size == 1 || size == 2 || size == 4 || size == 8;
 }
 
+/*
+ * An EVENT_AT's event number and action: a level only with a line, a
+ * line number only with a line, a cancel with nothing else.
+ */
+static bool event_ok(unsigned event, unsigned action, unsigned line)
+{
+    unsigned all = QME_SD_EV_NOTIFY | QME_SD_EV_LINE | QME_SD_EV_LEVEL;
+
+    return event < QME_SD_MAX_EVENTS && !(action & ~all) &&
+           (action & QME_SD_EV_LINE || !(action & QME_SD_EV_LEVEL)) &&
+           (action & QME_SD_EV_LINE || line == 0);
+}
+
 static bool zero(const uint8_t *p, size_t n)
 {
     while (n--) {
@@ -104,6 +117,9 @@ static const TypeInfo types[] = {
     { QME_SD_RESTORE,       QME_SD_FROM_CLIENT,  0, true,  "RESTORE" },
     { QME_SD_PING,          QME_SD_FROM_CLIENT,  0, false, "PING" },
     { QME_SD_SHM_SETUP,     QME_SD_FROM_CLIENT,  8, false, "SHM_SETUP" },
+    { QME_SD_TIME,          QME_SD_FROM_CLIENT,  8, false, "TIME" },
+    { QME_SD_SYNC,          QME_SD_FROM_CLIENT,  8, false, "SYNC" },
+    { QME_SD_EVENT,         QME_SD_FROM_CLIENT, 16, false, "EVENT" },
     { QME_SD_DMA_REPLY,     QME_SD_FROM_CLIENT,  4, true,  "DMA_REPLY" },
     { QME_SD_HELLO_REPLY,   QME_SD_FROM_SERVER, 16, false, "HELLO_REPLY" },
     { QME_SD_READ_REPLY,    QME_SD_FROM_SERVER, 12, false, "READ_REPLY" },
@@ -112,9 +128,11 @@ static const TypeInfo types[] = {
     { QME_SD_PONG,          QME_SD_FROM_SERVER,  0, false, "PONG" },
     { QME_SD_SHM_SETUP_REPLY, QME_SD_FROM_SERVER, 4, false,
       "SHM_SETUP_REPLY" },
+    { QME_SD_SYNC_REPLY,    QME_SD_FROM_SERVER,  0, false, "SYNC_REPLY" },
     { QME_SD_IRQ,           QME_SD_FROM_SERVER,  4, false, "IRQ" },
     { QME_SD_DMA_READ,      QME_SD_FROM_SERVER, 16, false, "DMA_READ" },
     { QME_SD_DMA_WRITE,     QME_SD_FROM_SERVER, 16, true,  "DMA_WRITE" },
+    { QME_SD_EVENT_AT,      QME_SD_FROM_SERVER, 16, false, "EVENT_AT" },
 };
 
 static const TypeInfo *type_info(uint8_t type)
@@ -286,6 +304,32 @@ QmeSdResult qme_sd_decode(const uint8_t *buf, size_t avail, QmeSdDir dir,
         msg->shm_slots = ld32(p);
         msg->shm_size = ld32(p + 4);
         break;
+    case QME_SD_TIME:
+    case QME_SD_SYNC:
+        msg->vtime = ld64(p);
+        break;
+    case QME_SD_EVENT:
+        msg->vtime = ld64(p);
+        msg->event = ld16(p + 8);
+        if (!zero(p + 10, 6)) {
+            return QME_SD_E_PAD;
+        }
+        if (msg->event >= QME_SD_MAX_EVENTS) {
+            return QME_SD_E_FIELD;
+        }
+        break;
+    case QME_SD_EVENT_AT:
+        msg->vtime = ld64(p);
+        msg->event = ld16(p + 8);
+        msg->line = ld16(p + 10);
+        msg->action = p[12];
+        if (!zero(p + 13, 3)) {
+            return QME_SD_E_PAD;
+        }
+        if (!event_ok(msg->event, msg->action, msg->line)) {
+            return QME_SD_E_FIELD;
+        }
+        break;
     case QME_SD_IRQ:
         msg->line = ld16(p);
         msg->level = p[2];
@@ -380,6 +424,26 @@ size_t qme_sd_encode(uint8_t *buf, size_t cap, const QmeSdMsg *msg)
     case QME_SD_SHM_SETUP:
         st32(p, msg->shm_slots);
         st32(p + 4, msg->shm_size);
+        break;
+    case QME_SD_TIME:
+    case QME_SD_SYNC:
+        st64(p, msg->vtime);
+        break;
+    case QME_SD_EVENT:
+        if (msg->event >= QME_SD_MAX_EVENTS) {
+            return 0;
+        }
+        st64(p, msg->vtime);
+        st16(p + 8, msg->event);
+        break;
+    case QME_SD_EVENT_AT:
+        if (!event_ok(msg->event, msg->action, msg->line)) {
+            return 0;
+        }
+        st64(p, msg->vtime);
+        st16(p + 8, msg->event);
+        st16(p + 10, msg->line);
+        p[12] = msg->action;
         break;
     case QME_SD_IRQ:
         st16(p, msg->line);

@@ -48,9 +48,12 @@ HELLO, READ, WRITE, RESET, SAVE, RESTORE, PING = range(1, 8)
 DMA_REPLY = 0x21
 HELLO_REPLY, READ_REPLY, SAVE_REPLY, RESTORE_REPLY, PONG = (
     0x81, 0x82, 0x85, 0x86, 0x87)
-# Version 2 (shared memory): decoded, so that a client asking for it is
-# told no; this server speaks version 1 only, over the socket.
+# Version 2 (shared memory, virtual time): decoded, so that the codec is
+# the C one's twin; this server speaks version 1 only, over the socket.
 SHM_SETUP, SHM_SETUP_REPLY = 0x08, 0x88
+TIME, SYNC, EVENT, SYNC_REPLY, EVENT_AT = 0x09, 0x0a, 0x0b, 0x8a, 0xa4
+MAX_EVENTS = 16
+EV_NOTIFY, EV_LINE, EV_LEVEL = 1, 2, 4
 IRQ, DMA_READ, DMA_WRITE = 0xa1, 0xa2, 0xa3
 BASIC_READ, BASIC_WRITE = ord('R'), ord('W')
 
@@ -64,6 +67,9 @@ TYPES = {
     RESTORE: ('RESTORE', FROM_CLIENT, 0, True),
     PING: ('PING', FROM_CLIENT, 0, False),
     SHM_SETUP: ('SHM_SETUP', FROM_CLIENT, 8, False),
+    TIME: ('TIME', FROM_CLIENT, 8, False),
+    SYNC: ('SYNC', FROM_CLIENT, 8, False),
+    EVENT: ('EVENT', FROM_CLIENT, 16, False),
     DMA_REPLY: ('DMA_REPLY', FROM_CLIENT, 4, True),
     HELLO_REPLY: ('HELLO_REPLY', FROM_SERVER, 16, False),
     READ_REPLY: ('READ_REPLY', FROM_SERVER, 12, False),
@@ -71,9 +77,11 @@ TYPES = {
     RESTORE_REPLY: ('RESTORE_REPLY', FROM_SERVER, 4, False),
     PONG: ('PONG', FROM_SERVER, 0, False),
     SHM_SETUP_REPLY: ('SHM_SETUP_REPLY', FROM_SERVER, 4, False),
+    SYNC_REPLY: ('SYNC_REPLY', FROM_SERVER, 0, False),
     IRQ: ('IRQ', FROM_SERVER, 4, False),
     DMA_READ: ('DMA_READ', FROM_SERVER, 16, False),
     DMA_WRITE: ('DMA_WRITE', FROM_SERVER, 16, True),
+    EVENT_AT: ('EVENT_AT', FROM_SERVER, 16, False),
 }
 _BASIC_NAMES = {BASIC_READ: 'basic-R', BASIC_WRITE: 'basic-W'}
 
@@ -118,6 +126,9 @@ class Msg:
     dma_len: int = 0
     shm_slots: int = 0
     shm_size: int = 0
+    vtime: int = 0
+    event: int = 0
+    action: int = 0
     data: bytes = b''
 
 
@@ -134,6 +145,15 @@ def range_ok(base, span, addr, length):
     """[addr, addr + length) lies in [base, base + span)."""
     return base <= addr and addr - base <= span and \
         length <= span - (addr - base)
+
+
+def event_ok(event, action, line):
+    """An EVENT_AT's event number and action: a level only with a line,
+    a line number only with a line."""
+    return event < MAX_EVENTS and not action & ~(EV_NOTIFY | EV_LINE |
+                                                 EV_LEVEL) and \
+        (action & EV_LINE or not action & EV_LEVEL) and \
+        (action & EV_LINE or line == 0)
 
 
 def decode(buf, direction):
@@ -186,6 +206,21 @@ def decode(buf, direction):
         m.status = struct.unpack_from('<I', p)[0]
     elif t == SHM_SETUP:
         m.shm_slots, m.shm_size = struct.unpack_from('<II', p)
+    elif t in (TIME, SYNC):
+        m.vtime = struct.unpack_from('<Q', p)[0]
+    elif t == EVENT:
+        m.vtime, m.event = struct.unpack_from('<QH', p)
+        if any(p[10:16]):
+            raise ProtocolError('bad-padding', 'EVENT padding')
+        if m.event >= MAX_EVENTS:
+            raise ProtocolError('bad-field', f'event {m.event}')
+    elif t == EVENT_AT:
+        m.vtime, m.event, m.line, m.action = struct.unpack_from('<QHHB', p)
+        if any(p[13:16]):
+            raise ProtocolError('bad-padding', 'EVENT_AT padding')
+        if not event_ok(m.event, m.action, m.line):
+            raise ProtocolError('bad-field', f'event {m.event} action '
+                                f'0x{m.action:x} line {m.line}')
     elif t == IRQ:
         m.line, m.level, pad = struct.unpack_from('<HBB', p)
         if pad:
@@ -232,6 +267,16 @@ def encode(m):
             p = struct.pack('<I', m.status)
         elif t == SHM_SETUP:
             p = struct.pack('<II', m.shm_slots, m.shm_size)
+        elif t in (TIME, SYNC):
+            p = struct.pack('<Q', m.vtime)
+        elif t == EVENT:
+            if m.event >= MAX_EVENTS:
+                raise ValueError(f'event {m.event}')
+            p = struct.pack('<QH6x', m.vtime, m.event)
+        elif t == EVENT_AT:
+            if not event_ok(m.event, m.action, m.line):
+                raise ValueError(f'event {m.event} action {m.action}')
+            p = struct.pack('<QHHB3x', m.vtime, m.event, m.line, m.action)
         elif t == IRQ:
             p = struct.pack('<HBx', m.line, 1 if m.level else 0)
         elif t in (DMA_READ, DMA_WRITE):

@@ -104,7 +104,7 @@ static int set_field(Expect *e, const char *kv)
 #define F(name) if (!strcmp(key, #name)) { e->m.name = v; return 0; }
     F(id) F(magic) F(version) F(min_version) F(window) F(caps) F(addr)
     F(size) F(value) F(status) F(line) F(level) F(dma_addr) F(dma_len)
-    F(shm_slots) F(shm_size)
+    F(shm_slots) F(shm_size) F(vtime) F(event) F(action)
 #undef F
     return -1;
 }
@@ -119,6 +119,8 @@ static int msg_equal(const QmeSdMsg *a, const QmeSdMsg *b)
            a->line == b->line && a->level == b->level &&
            a->dma_addr == b->dma_addr && a->dma_len == b->dma_len &&
            a->shm_slots == b->shm_slots && a->shm_size == b->shm_size &&
+           a->vtime == b->vtime && a->event == b->event &&
+           a->action == b->action &&
            a->data_len == b->data_len &&
            (!a->data_len || !memcmp(a->data, b->data, a->data_len));
 }
