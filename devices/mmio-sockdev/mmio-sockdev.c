@@ -54,6 +54,8 @@ struct MmioSockdevState {
     uint8_t *state_buf;
     uint32_t state_len;
     uint32_t irq_level;
+    /* The server's timed events, pending in guest time. */
+    QmeSdEvent events[QME_SD_MAX_EVENTS];
 
     /* Properties */
     char *socket;
@@ -68,6 +70,7 @@ struct MmioSockdevState {
     bool dma;
     bool shm;
     uint32_t shm_spin_us;
+    uint64_t quantum_ns;
 };
 
 static QmeSdClient *mmio_sockdev_client(MmioSockdevState *s)
@@ -331,6 +334,14 @@ static bool mmio_sockdev_check_properties(MmioSockdevState *s, Error **errp)
                    s->socket);
         return false;
     }
+    if (s->quantum_ns && (s->quantum_ns < 1000 ||
+                          s->quantum_ns > 1000000000 ||
+                          s->protocol != PROTO_V1)) {
+        error_setg(errp, "%s: property 'quantum-ns' is %" PRIu64 ", must be "
+                   "0 (off) or 1000 to 1000000000 with protocol=v1",
+                   TYPE_MMIO_SOCKDEV, s->quantum_ns);
+        return false;
+    }
     if (s->shm_spin_us > 1000000) {
         error_setg(errp, "%s: property 'shm-spin-us' is %u, must be at "
                    "most 1000000", TYPE_MMIO_SOCKDEV, s->shm_spin_us);
@@ -371,6 +382,7 @@ static void mmio_sockdev_realize(DeviceState *dev, Error **errp)
         goto fail;
     }
     qme_sd_client_set_shm(mmio_sockdev_client(s), s->shm, s->shm_spin_us);
+    qme_sd_client_set_lockstep(mmio_sockdev_client(s), s->quantum_ns);
     if (qme_sd_qemu_client_start(s->link, s->on_absent, s->wait_ms,
                                  errp) < 0) {
         goto fail;
@@ -415,6 +427,7 @@ static const Property mmio_sockdev_properties[] = {
     DEFINE_PROP_BOOL("shm", MmioSockdevState, shm, false),
     DEFINE_PROP_UINT32("shm-spin-us", MmioSockdevState, shm_spin_us,
                        QME_SD_SHM_SPIN_US),
+    DEFINE_PROP_UINT64("quantum-ns", MmioSockdevState, quantum_ns, 0),
 };
 
 /* Migration: the server's state travels in ours. */
@@ -429,6 +442,7 @@ static int mmio_sockdev_pre_save(void *opaque)
         error_report_err(err);
         return -EIO;
     }
+    qme_sd_client_get_events(mmio_sockdev_client(s), s->events);
     trace_mmio_sockdev_state("save", s->state_len, QME_SD_ST_OK);
     return 0;
 }
@@ -451,9 +465,41 @@ static int mmio_sockdev_post_load(void *opaque, int version_id)
         error_report_err(err);
         return -EINVAL;
     }
+    /* Without a server now, its events are gone as on any loss. */
+    if (mmio_sockdev_connected(s)) {
+        qme_sd_client_set_events(mmio_sockdev_client(s), s->events);
+        /* Lockstep goes on from the loaded clock. */
+        qme_sd_client_set_lockstep(mmio_sockdev_client(s), s->quantum_ns);
+    }
     trace_mmio_sockdev_state("restore", s->state_len, QME_SD_ST_OK);
     return 0;
 }
+
+static bool mmio_sockdev_events_needed(void *opaque)
+{
+    MmioSockdevState *s = opaque;
+    unsigned i;
+
+    for (i = 0; i < QME_SD_MAX_EVENTS; i++) {
+        if (s->events[i].action) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Only when the server has events pending: older QEMUs load the rest. */
+static const VMStateDescription vmstate_mmio_sockdev_events = {
+    .name = TYPE_MMIO_SOCKDEV "/events",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = mmio_sockdev_events_needed,
+    .fields = (VMStateField[]) {
+        VMSTATE_STRUCT_ARRAY(events, MmioSockdevState, QME_SD_MAX_EVENTS, 1,
+                             qme_sd_vmstate_event, QmeSdEvent),
+        VMSTATE_END_OF_LIST()
+    },
+};
 
 static const VMStateDescription vmstate_mmio_sockdev = {
     .name = TYPE_MMIO_SOCKDEV,
@@ -469,6 +515,10 @@ static const VMStateDescription vmstate_mmio_sockdev = {
                                state_len),
         VMSTATE_QME_REGS(bridge_values, MmioSockdevState),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription *[]) {
+        &vmstate_mmio_sockdev_events,
+        NULL
     },
 };
 
@@ -523,6 +573,10 @@ static void mmio_sockdev_class_init(ObjectClass *klass, QmeClassData data)
         "offer the server shared memory for reads and writes (protocol "
         "version 2, unix: sockets); a version-1 server is served over the "
         "socket");
+    object_class_property_set_description(klass, "quantum-ns",
+        "lockstep: the guest's virtual clock never runs a quantum (ns) "
+        "ahead of the server's, which it syncs in steps of this size "
+        "(version 2 servers; 0: off)");
     object_class_property_set_description(klass, "shm-spin-us",
         "with shm: how long a read busy-waits for its reply before it "
         "sleeps (not while the server runs on the vCPU's CPU)");

@@ -19,6 +19,7 @@
 
 #include "qapi/error.h"
 #include "qapi/util.h"
+#include "migration/vmstate.h"
 #include "qme/sockdev-client.h"
 
 typedef struct QmeSdQemuClient QmeSdQemuClient;
@@ -84,6 +85,13 @@ int qme_sd_qemu_client_save_state(QmeSdQemuClient *qc, uint8_t *buf,
                                   uint32_t *len, Error **errp);
 int qme_sd_qemu_client_load_state(QmeSdQemuClient *qc, const uint8_t *buf,
                                   uint32_t len, Error **errp);
+/*
+ * A QmeSdEvent in a device's vmstate (qme_sd_client_get_events() before
+ * saving, qme_sd_client_set_events() after loading): the timed events a
+ * server asked for travel with the guest's clock they refer to.
+ */
+extern const VMStateDescription qme_sd_vmstate_event;
+
 /* Returns the core client, for accesses; valid until _free(). */
 QmeSdClient *qme_sd_qemu_client_core(QmeSdQemuClient *qc);
 /* Returns how many times a connected server was lost. */

@@ -69,10 +69,33 @@ typedef struct QmeSdClientOps {
     void (*log)(void *opaque, const char *msg);
     /*
      * The guest's virtual clock in ns (> 0), stamped on every request
-     * through shared memory (qme_sd_server_vtime()); NULL: none.
+     * (qme_sd_server_vtime()); NULL: none (and then no version 2 unless
+     * shared memory is wanted).
      */
     int64_t (*vtime)(void *opaque);
+    /*
+     * Version 2: call qme_sd_client_tick() when the guest's clock
+     * reaches @deadline (ns; 0: no tick needed), for the server's timed
+     * events and lockstep.  Without this hook a server's EVENT_AT is a
+     * protocol error.
+     */
+    void (*timer)(void *opaque, uint64_t deadline);
+    /*
+     * Lockstep: @hold true, stop the guest's clock while the server
+     * catches up; false, let it run again.  Optional.
+     */
+    void (*hold_time)(void *opaque, bool hold);
 } QmeSdClientOps;
+
+/*
+ * A timed event the server asked for (EVENT_AT), as it waits in the
+ * client: for migration (qme_sd_client_get_events()).
+ */
+typedef struct QmeSdEvent {
+    uint64_t vtime;         /* guest ns at which it fires */
+    uint16_t line;          /* with QME_SD_EV_LINE */
+    uint8_t action;         /* QME_SD_EV_*; 0: not armed */
+} QmeSdEvent;
 
 /*
  * Return convention: functions returning int return 0 on success and -1
@@ -150,6 +173,36 @@ int qme_sd_client_save(QmeSdClient *cl, uint8_t *buf, size_t cap,
                        uint32_t *len);
 /* v1 with CAP_STATE: give the server @len bytes of saved state.  0 / -1. */
 int qme_sd_client_restore(QmeSdClient *cl, const uint8_t *buf, uint32_t len);
+
+/* Returns the protocol version agreed: 0 (none yet, basic), 1 or 2. */
+unsigned qme_sd_client_version(const QmeSdClient *cl);
+
+/*
+ * Version 2, lockstep: with @quantum_ns > 0 the server's clock follows
+ * the guest's in SYNC steps of exactly @quantum_ns: before each request,
+ * and at each qme_sd_client_tick(), the guest's clock is held
+ * (ops->hold_time) until the server is less than a quantum behind.  A
+ * connection starts with a SYNC at the guest's clock.  0: off.  Cannot
+ * fail (a connection lost here is reported as any loss).
+ */
+void qme_sd_client_set_lockstep(QmeSdClient *cl, uint64_t quantum_ns);
+/*
+ * The guest's clock is at @vtime (ops->timer's deadline came): do the
+ * server's timed events that are due (set their line through ops->irq,
+ * send EVENT) and, with lockstep, the syncs, in time order.  Requests
+ * do the same first, so a server never sees a request before an event
+ * that was due earlier.  Returns 0, or -1.
+ */
+int qme_sd_client_tick(QmeSdClient *cl, uint64_t vtime);
+/*
+ * Migration: the server's timed events (QME_SD_MAX_EVENTS entries) out
+ * of the client (cannot fail) and into it (returns 0, or -1: EINVAL for
+ * an action that is not one, ENOTCONN without a connection).
+ */
+void qme_sd_client_get_events(const QmeSdClient *cl,
+                              QmeSdEvent events[QME_SD_MAX_EVENTS]);
+int qme_sd_client_set_events(QmeSdClient *cl,
+                             const QmeSdEvent events[QME_SD_MAX_EVENTS]);
 
 /*
  * Event loop: send queued writes, then handle messages already received.

@@ -57,6 +57,18 @@ typedef struct QmeSdServerOps {
     int (*restore)(void *opaque, const uint8_t *buf, size_t len);
     void (*connected)(void *opaque, const char *peer);
     void (*disconnected)(void *opaque, const char *why);
+    /*
+     * Version 2.  A timed event armed with QME_SD_EV_NOTIFY
+     * (qme_sd_server_event_at()) fired at guest time @vtime (ns).
+     */
+    void (*event)(void *opaque, unsigned event, uint64_t vtime);
+    /*
+     * Version 2, lockstep (QEMU's quantum-ns): the guest's clock reached
+     * @vtime and waits there until this returns; a model slower than
+     * real time catches up here.  QEMU gives up on a server that takes
+     * longer than its timeout-ms.
+     */
+    void (*sync)(void *opaque, uint64_t vtime);
 } QmeSdServerOps;
 
 /*
@@ -115,10 +127,26 @@ void qme_sd_server_set_spin(QmeSdServer *srv, unsigned spin_us);
 /* Returns whether the current client uses the shared-memory transport. */
 bool qme_sd_server_shm(const QmeSdServer *srv);
 /*
- * In a read, write or reset hook: returns the guest's virtual clock (ns)
- * the request carries; 0 when it came over the socket or without one.
+ * Returns the guest's virtual clock (ns) as of the latest request: with
+ * version 2 every request carries it (in a hook: the time of the access,
+ * event or sync being handled); 0 before the first, and always with a
+ * version-1 or basic client.
  */
 uint64_t qme_sd_server_vtime(const QmeSdServer *srv);
+
+/*
+ * Version 2: ask QEMU to act at guest time @vtime (ns), even if the
+ * guest does not touch the device: @action is QME_SD_EV_CANCEL or a set
+ * of QME_SD_EV_NOTIFY (ops->event is called) and QME_SD_EV_LINE (QEMU
+ * sets interrupt @line to the QME_SD_EV_LEVEL bit; needs CAP_IRQ).  A
+ * time already past fires at once.  Arming @event again replaces it; an
+ * event fires once.  QEMU drops every event on reset and on a lost
+ * connection.  Returns 0, or -1 with errno EINVAL (@event not below
+ * QME_SD_MAX_EVENTS, a bad action or line), ENOTCONN (no version-2
+ * client, or a line without CAP_IRQ), else the transport's error.
+ */
+int qme_sd_server_event_at(QmeSdServer *srv, unsigned event, uint64_t vtime,
+                           unsigned action, unsigned line);
 
 /*
  * Embedding: fill at most @max (4 serve everything: the signal

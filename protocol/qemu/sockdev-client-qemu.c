@@ -10,6 +10,8 @@
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "qemu/timer.h"
+#include "migration/vmstate.h"
+#include "system/cpu-timers.h"
 #include "qme/sockdev-client-qemu.h"
 
 const QEnumLookup qme_sd_absent_lookup = {
@@ -32,6 +34,7 @@ struct QmeSdQemuClient {
     uint32_t outages;
     bool outage_logged;     /* one LOG_GUEST_ERROR per outage */
     QEMUTimer *reconnect;
+    QEMUTimer *tick;        /* the server's timed events and lockstep */
     QEMUBH *flush_bh;
     /* Migrated server state waiting for a server (caller's buffer). */
     const uint8_t *pending;
@@ -126,8 +129,43 @@ static int64_t qc_vtime(void *opaque)
     return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
 }
 
+static void qc_timer(void *opaque, uint64_t deadline)
+{
+    QmeSdQemuClient *qc = opaque;
+
+    if (deadline) {
+        timer_mod_ns(qc->tick, MIN(deadline, INT64_MAX));
+    } else {
+        timer_del(qc->tick);
+    }
+}
+
+static void qc_tick(void *opaque)
+{
+    QmeSdQemuClient *qc = opaque;
+
+    qme_sd_client_tick(qc->core, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+}
+
+/*
+ * Lockstep: the virtual clock stands still while the server catches up.
+ * With -icount it already does (the waiting vCPU thread runs no
+ * instructions); stopping the ticks there too keeps icount's adaptive
+ * shift from counting the wait as time the guest fell behind.
+ */
+static void qc_hold_time(void *opaque, bool hold)
+{
+    if (hold) {
+        cpu_disable_ticks();
+    } else {
+        cpu_enable_ticks();
+    }
+}
+
 static const QmeSdClientOps qc_core_ops = {
     .vtime = qc_vtime,
+    .timer = qc_timer,
+    .hold_time = qc_hold_time,
     .irq = qc_irq,
     .dma = qc_dma,
     .watch = qc_watch,
@@ -219,6 +257,7 @@ QmeSdQemuClient *qme_sd_qemu_client_new(const char *name,
     qc->reconnect_ms = reconnect_ms;
     qc->watched = -1;
     qc->reconnect = timer_new_ms(QEMU_CLOCK_REALTIME, qc_reconnect, qc);
+    qc->tick = timer_new_ns(QEMU_CLOCK_VIRTUAL, qc_tick, qc);
     qc->flush_bh = qemu_bh_new(qc_flush_bh, qc);
     return qc;
 }
@@ -322,8 +361,21 @@ void qme_sd_qemu_client_free(QmeSdQemuClient *qc)
     }
     qme_sd_client_free(qc->core);   /* removes the fd handler */
     timer_free(qc->reconnect);
+    timer_free(qc->tick);
     qemu_bh_delete(qc->flush_bh);
     g_free(qc->name);
     g_free(qc->address);
     g_free(qc);
 }
+
+const VMStateDescription qme_sd_vmstate_event = {
+    .name = "qme-sockdev-event",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (VMStateField[]) {
+        VMSTATE_UINT64(vtime, QmeSdEvent),
+        VMSTATE_UINT16(line, QmeSdEvent),
+        VMSTATE_UINT8(action, QmeSdEvent),
+        VMSTATE_END_OF_LIST()
+    },
+};

@@ -42,7 +42,15 @@ struct QmeSdClient {
     int fd;                 /* -1 while no server */
     int error;              /* errno of the last loss */
     uint32_t caps;          /* agreed in the handshake */
+    unsigned version;       /* agreed in the handshake, 0 without */
     uint32_t next_id;
+
+    /* Virtual time (version 2). */
+    uint64_t time_sent;     /* the clock in the last TIME on the socket */
+    uint64_t quantum;       /* lockstep: 0 off */
+    uint64_t synced;        /* lockstep: the server's time, last SYNC */
+    QmeSdEvent events[QME_SD_MAX_EVENTS];   /* the server's timed events */
+    unsigned armed;         /* how many of them are armed */
 
     uint8_t rx[QME_SD_MAX_MSG * 2];
     size_t rx_len;
@@ -166,6 +174,13 @@ static void client_close(QmeSdClient *cl)
     cl->rx_len = 0;
     cl->tx_len = 0;
     cl->caps = 0;
+    cl->version = 0;
+    /* The server's events and lockstep go with it. */
+    memset(cl->events, 0, sizeof(cl->events));
+    cl->armed = 0;
+    if (cl->ops->timer) {
+        cl->ops->timer(cl->opaque, 0);
+    }
 }
 
 static void lose(QmeSdClient *cl, const char *why, int error)
@@ -264,6 +279,31 @@ static bool queue(QmeSdClient *cl, const QmeSdMsg *m, int64_t deadline)
     return cl->tx_len < TX_FLUSH || flush_tx(cl, deadline);
 }
 
+/* The guest's clock for a request; 0 when nobody tells it. */
+static uint64_t guest_time(QmeSdClient *cl)
+{
+    return cl->ops->vtime ? (uint64_t)cl->ops->vtime(cl->opaque) : 0;
+}
+
+/*
+ * Version 2 over the socket: a TIME before a request whose clock differs
+ * from the last one sent (it goes out in the same send() as the request).
+ */
+static bool stamp(QmeSdClient *cl, int64_t deadline)
+{
+    QmeSdMsg m = { .type = QME_SD_TIME };
+
+    if (cl->version < 2 || cl->shm) {
+        return true;
+    }
+    m.vtime = guest_time(cl);
+    if (m.vtime == cl->time_sent) {
+        return true;
+    }
+    cl->time_sent = m.vtime;
+    return queue(cl, &m, deadline);
+}
+
 /*
  * Queue a posted message; the event loop sends the batch.  Only a batch's
  * first message kicks it: in QEMU each kick wakes the main loop, which
@@ -277,6 +317,10 @@ static int post(QmeSdClient *cl, QmeSdMsg *m)
         return failed(cl);
     }
     m->id = ++cl->next_id;
+    if ((m->type == QME_SD_WRITE || m->type == QME_SD_RESET) &&
+        !stamp(cl, deadline_ms(cl))) {
+        return failed(cl);
+    }
     if (!queue(cl, m, deadline_ms(cl))) {
         return failed(cl);
     }
@@ -337,6 +381,42 @@ static void serve_dma(QmeSdClient *cl, const QmeSdMsg *m, int64_t deadline)
     }
 }
 
+/* The earliest armed event, or NULL. */
+static QmeSdEvent *next_event(QmeSdClient *cl)
+{
+    QmeSdEvent *next = NULL;
+    unsigned i;
+
+    for (i = 0; i < QME_SD_MAX_EVENTS; i++) {
+        if (cl->events[i].action &&
+            (!next || cl->events[i].vtime < next->vtime)) {
+            next = &cl->events[i];
+        }
+    }
+    return next;
+}
+
+/* Ask the event loop for a tick at the next event or lockstep sync. */
+static void arm_timer(QmeSdClient *cl)
+{
+    QmeSdEvent *ev = next_event(cl);
+    uint64_t when = ev ? ev->vtime : 0;
+    unsigned i;
+
+    cl->armed = 0;
+    for (i = 0; i < QME_SD_MAX_EVENTS; i++) {
+        cl->armed += !!cl->events[i].action;
+    }
+    if (cl->quantum && cl->version >= 2 &&
+        (!when || cl->synced + cl->quantum < when)) {
+        when = cl->synced + cl->quantum;
+    }
+    if (cl->ops->timer) {
+        /* An event at time 0 is due at once: 1 is as good and not "none". */
+        cl->ops->timer(cl->opaque, when ? when : (ev ? 1 : 0));
+    }
+}
+
 /*
  * Handle one server-initiated message.  Returns false if it was not one
  * (a reply nobody waits for) or is not allowed: the caller disconnects.
@@ -353,6 +433,16 @@ static bool serve(QmeSdClient *cl, const QmeSdMsg *m, int64_t deadline)
             return false;
         }
         serve_dma(cl, m, deadline);
+        return true;
+    case QME_SD_EVENT_AT:
+        if (cl->version < 2 || !cl->ops->timer ||
+            ((m->action & QME_SD_EV_LINE) && !(cl->caps & QME_SD_CAP_IRQ))) {
+            return false;
+        }
+        cl->events[m->event] = (QmeSdEvent){ .vtime = m->vtime,
+                                             .action = m->action,
+                                             .line = m->line };
+        arm_timer(cl);
         return true;
     default:
         return false;
@@ -476,7 +566,8 @@ static bool call(QmeSdClient *cl, QmeSdMsg *req, uint8_t want,
         return false;
     }
     req->id = ++cl->next_id;
-    if (!queue(cl, req, deadline) || !flush_tx(cl, deadline)) {
+    if ((req->type == QME_SD_READ && !stamp(cl, deadline)) ||
+        !queue(cl, req, deadline) || !flush_tx(cl, deadline)) {
         return false;
     }
     if (cl->proto == QME_SD_PROTO_BASIC) {
@@ -646,7 +737,8 @@ static bool shm_wait_used(QmeSdClient *cl, uint32_t used, int64_t deadline)
 
 /* Queue one request (not yet published).  Returns false if lost. */
 static bool shm_push(QmeSdClient *cl, uint8_t type, uint32_t addr,
-                     unsigned size, uint64_t value, uint32_t id)
+                     unsigned size, uint64_t value, uint32_t id,
+                     uint64_t vtime)
 {
     QmeSdShmSlot *sl;
 
@@ -658,8 +750,7 @@ static bool shm_push(QmeSdClient *cl, uint8_t type, uint32_t addr,
     sl = &cl->shm->ring[cl->shm_head & (cl->shm_slots - 1)];
     *sl = (QmeSdShmSlot){ .type = type, .size = (uint8_t)size,
                           .addr = addr, .value = value, .id = id,
-                          .vtime = cl->ops->vtime ?
-                                   (uint64_t)cl->ops->vtime(cl->opaque) : 0 };
+                          .vtime = vtime };
     cl->shm_head++;
     return true;
 }
@@ -674,7 +765,7 @@ static int shm_read(QmeSdClient *cl, uint32_t addr, unsigned size,
     uint64_t v;
 
     __atomic_store_n(&cl->shm->cli_cpu, sched_getcpu(), __ATOMIC_RELAXED);
-    if (!shm_push(cl, QME_SD_READ, addr, size, 0, id)) {
+    if (!shm_push(cl, QME_SD_READ, addr, size, 0, id, guest_time(cl))) {
         return failed(cl);
     }
     shm_publish(cl);
@@ -707,7 +798,8 @@ static int shm_read(QmeSdClient *cl, uint32_t addr, unsigned size,
 static int shm_post(QmeSdClient *cl, uint8_t type, uint32_t addr,
                     unsigned size, uint64_t value)
 {
-    if (!shm_push(cl, type, addr, size, value, ++cl->next_id)) {
+    if (!shm_push(cl, type, addr, size, value, ++cl->next_id,
+                  guest_time(cl))) {
         return failed(cl);
     }
     if (cl->shm_head - cl->shm_published >= SHM_BATCH) {
@@ -849,6 +941,176 @@ static uint64_t all_ones(unsigned size)
     return size >= 8 ? UINT64_MAX : (UINT64_C(1) << (size * 8)) - 1;
 }
 
+/* Virtual time (version 2) */
+
+unsigned qme_sd_client_version(const QmeSdClient *cl)
+{
+    return cl->version;
+}
+
+/*
+ * Tell the server the guest's clock reached @vtime and wait until it
+ * has caught up (through the ring after the requests before it, or on
+ * the socket).  Returns false if the connection is gone.
+ */
+static bool sync_to(QmeSdClient *cl, uint64_t vtime)
+{
+    QmeSdMsg req = { .type = QME_SD_SYNC, .vtime = vtime }, reply;
+    int64_t deadline = deadline_ms(cl);
+    uint32_t id;
+
+    if (!cl->shm) {
+        return call(cl, &req, QME_SD_SYNC_REPLY, &reply);
+    }
+    id = ++cl->next_id;
+    if (!shm_push(cl, QME_SD_SYNC, 0, 0, 0, id, vtime)) {
+        return false;
+    }
+    shm_publish(cl);
+    return shm_wait(cl, id, 0, deadline);
+}
+
+/*
+ * Do timed event @ev, due now: set its line, tell the server (in order
+ * with the requests, stamped with the event's own time).  Returns false
+ * if the connection is gone.
+ */
+static bool fire(QmeSdClient *cl, QmeSdEvent *ev)
+{
+    QmeSdEvent e = *ev;
+    QmeSdMsg m = { .type = QME_SD_EVENT, .event = (uint16_t)(ev - cl->events),
+                   .vtime = e.vtime };
+
+    ev->action = 0;
+    if ((e.action & QME_SD_EV_LINE) &&
+        (!cl->ops->irq ||
+         cl->ops->irq(cl->opaque, e.line, e.action & QME_SD_EV_LEVEL) < 0)) {
+        log_violation(cl, "timed event %u on interrupt line %u, which the "
+                      "device does not have", m.event, e.line);
+        lose(cl, "protocol error", ECONNRESET);
+        return false;
+    }
+    if (!(e.action & QME_SD_EV_NOTIFY)) {
+        return true;
+    }
+    if (cl->shm) {
+        if (!shm_push(cl, QME_SD_EVENT, m.event, 0, 0, 0, e.vtime)) {
+            return false;
+        }
+        shm_publish(cl);
+        return true;
+    }
+    return post(cl, &m) == 0 && flush_tx(cl, deadline_ms(cl));
+}
+
+/*
+ * Everything due by guest time @vtime, in time order: timed events and
+ * (lockstep) syncs in steps of one quantum, the guest's clock held
+ * meanwhile.  Afterwards the server is less than a quantum behind, and
+ * no event it asked for is late.  Returns false if the connection is
+ * gone.
+ */
+static bool catch_up(QmeSdClient *cl, uint64_t vtime)
+{
+    bool held = false, ok = true;
+
+    while (ok && cl->fd >= 0) {
+        QmeSdEvent *ev = next_event(cl);
+        bool sync = cl->quantum && cl->version >= 2 &&
+                    vtime >= cl->synced + cl->quantum;
+
+        if (ev && ev->vtime <= vtime &&
+            (!sync || ev->vtime <= cl->synced + cl->quantum)) {
+            ok = fire(cl, ev);
+            continue;
+        }
+        if (!sync) {
+            break;
+        }
+        if (!held && cl->ops->hold_time) {
+            cl->ops->hold_time(cl->opaque, true);
+            held = true;
+        }
+        cl->synced += cl->quantum;
+        ok = sync_to(cl, cl->synced);
+    }
+    if (held) {
+        cl->ops->hold_time(cl->opaque, false);
+    }
+    if (cl->fd >= 0) {
+        arm_timer(cl);
+    }
+    return ok && cl->fd >= 0;
+}
+
+/* Before a request: is anything due first? */
+static bool before_request(QmeSdClient *cl)
+{
+    if (!cl->armed && !cl->quantum) {
+        return true;
+    }
+    return catch_up(cl, guest_time(cl));
+}
+
+/* Lockstep from a connection's start: the server starts at our clock. */
+static bool lockstep_start(QmeSdClient *cl)
+{
+    if (!cl->quantum || cl->version < 2) {
+        return true;
+    }
+    cl->synced = guest_time(cl);
+    if (!sync_to(cl, cl->synced)) {
+        return false;
+    }
+    arm_timer(cl);
+    return true;
+}
+
+void qme_sd_client_set_lockstep(QmeSdClient *cl, uint64_t quantum_ns)
+{
+    cl->quantum = quantum_ns;
+    if (cl->fd >= 0) {
+        /* A loss here is reported as any other; connect starts it again. */
+        lockstep_start(cl);
+    }
+}
+
+int qme_sd_client_tick(QmeSdClient *cl, uint64_t vtime)
+{
+    if (cl->fd < 0) {
+        return failed(cl);
+    }
+    return catch_up(cl, vtime) ? 0 : failed(cl);
+}
+
+void qme_sd_client_get_events(const QmeSdClient *cl,
+                              QmeSdEvent events[QME_SD_MAX_EVENTS])
+{
+    memcpy(events, cl->events, sizeof(cl->events));
+}
+
+int qme_sd_client_set_events(QmeSdClient *cl,
+                             const QmeSdEvent events[QME_SD_MAX_EVENTS])
+{
+    unsigned i;
+
+    for (i = 0; i < QME_SD_MAX_EVENTS; i++) {
+        unsigned a = events[i].action;
+
+        if ((a & ~(QME_SD_EV_NOTIFY | QME_SD_EV_LINE | QME_SD_EV_LEVEL)) ||
+            ((a & QME_SD_EV_LEVEL) && !(a & QME_SD_EV_LINE))) {
+            errno = EINVAL;
+            return -1;
+        }
+    }
+    if (cl->fd < 0) {
+        return failed(cl);
+    }
+    memcpy(cl->events, events, sizeof(cl->events));
+    arm_timer(cl);
+    return 0;
+}
+
 int qme_sd_client_read(QmeSdClient *cl, uint32_t addr, unsigned size,
                        uint64_t *value)
 {
@@ -856,6 +1118,9 @@ int qme_sd_client_read(QmeSdClient *cl, uint32_t addr, unsigned size,
     QmeSdMsg reply = { 0 };
 
     *value = all_ones(size);
+    if (!before_request(cl)) {
+        return failed(cl);
+    }
     if (cl->shm) {
         return shm_read(cl, addr, size, value);
     }
@@ -877,6 +1142,9 @@ int qme_sd_client_write(QmeSdClient *cl, uint32_t addr, unsigned size,
     QmeSdMsg req = { .addr = addr, .size = (uint8_t)size,
                      .value = value & all_ones(size) };
 
+    if (!before_request(cl)) {
+        return failed(cl);
+    }
     if (cl->shm) {
         return shm_post(cl, QME_SD_WRITE, addr, size, req.value);
     }
@@ -892,6 +1160,12 @@ int qme_sd_client_reset(QmeSdClient *cl)
     if (cl->proto == QME_SD_PROTO_BASIC) {
         return 0;
     }
+    if (!before_request(cl)) {
+        return failed(cl);
+    }
+    /* The server forgets the events it asked for, and so do we. */
+    memset(cl->events, 0, sizeof(cl->events));
+    arm_timer(cl);
     if (cl->shm) {
         return shm_post(cl, QME_SD_RESET, 0, 0, 0);
     }
@@ -1020,8 +1294,8 @@ static int unix_connect(const char *address, const QmeSdAddress *a,
 static bool handshake(QmeSdClient *cl, const char *address,
                       char *err, size_t errlen)
 {
-    /* Version 2 only for shared memory: else exactly version 1's HELLO. */
-    bool v2 = cl->shm_want && cl->is_unix;
+    /* Version 2 where we can say what time it is, or want the memory. */
+    bool v2 = (cl->shm_want && cl->is_unix) || cl->ops->vtime;
     QmeSdMsg hello = { .type = QME_SD_HELLO, .magic = QME_SD_MAGIC,
                        .version = v2 ? QME_SD_VERSION : QME_SD_VERSION_1,
                        .min_version = QME_SD_VERSION_1,
@@ -1046,9 +1320,17 @@ static bool handshake(QmeSdClient *cl, const char *address,
         return false;
     }
     cl->caps = reply.caps;
-    if (reply.version >= 2 && !shm_setup(cl, deadline_ms(cl))) {
+    cl->version = reply.version;
+    cl->time_sent = 0;
+    if (reply.version >= 2 && cl->shm_want && cl->is_unix &&
+        !shm_setup(cl, deadline_ms(cl))) {
         qme_sd_fail(err, errlen, cl->error, "%s: lost while setting up the "
                     "shared memory", address);
+        return false;
+    }
+    if (!lockstep_start(cl)) {
+        qme_sd_fail(err, errlen, cl->error, "%s: lost at the first lockstep "
+                    "sync", address);
         return false;
     }
     return true;

@@ -76,7 +76,7 @@ struct QmeSdServer {
     int shm_wait_fd;        /* eventfd QEMU kicks when we sleep */
     int shm_kick_fd;        /* eventfd we kick when QEMU sleeps */
     int rx_fds[3];          /* descriptors received, for SHM_SETUP */
-    uint64_t vtime;         /* of the request being handled, or 0 */
+    uint64_t vtime;         /* guest clock of the latest request, or 0 */
     int rx_nfds;
 };
 
@@ -179,6 +179,8 @@ static void close_client(QmeSdServer *srv, const char *why)
     srv->cfd = -1;
     srv->proto = QME_SD_PROTO_NONE;
     srv->agreed = 0;
+    srv->version = 0;
+    srv->vtime = 0;
     srv->rx_len = 0;
     if (srv->dma_waiting) {
         srv->dma_done = true;
@@ -499,6 +501,24 @@ static void do_write(QmeSdServer *srv, uint32_t addr, unsigned size,
     }
 }
 
+/* A timed event the server asked to be told of has fired at @vtime. */
+static void do_event(QmeSdServer *srv, unsigned event, uint64_t vtime)
+{
+    srv->vtime = vtime;
+    if (srv->ops->event) {
+        srv->ops->event(srv->opaque, event, vtime);
+    }
+}
+
+/* Lockstep: the guest's clock waits at @vtime until we return. */
+static void do_sync(QmeSdServer *srv, uint64_t vtime)
+{
+    srv->vtime = vtime;
+    if (srv->ops->sync) {
+        srv->ops->sync(srv->opaque, vtime);
+    }
+}
+
 static int shm_setup(QmeSdServer *srv, const QmeSdMsg *m);
 
 /* One v1 message from the client. */
@@ -548,6 +568,27 @@ static void handle_v1(QmeSdServer *srv, const QmeSdMsg *m)
     case QME_SD_PING:
         r.type = QME_SD_PONG;
         send_msg(srv, &r);
+        return;
+    case QME_SD_TIME:
+    case QME_SD_SYNC:
+    case QME_SD_EVENT:
+        if (srv->version < 2) {
+            slog(srv, "sockdev-server: %s from a version-1 client\n",
+                 qme_sd_type_str(m->type));
+            close_client(srv, "protocol error");
+            return;
+        }
+        if (m->type == QME_SD_TIME) {
+            srv->vtime = m->vtime;
+        } else if (m->type == QME_SD_EVENT) {
+            do_event(srv, m->event, m->vtime);
+        } else {
+            do_sync(srv, m->vtime);
+            r.type = QME_SD_SYNC_REPLY;
+            if (srv->cfd >= 0) {
+                send_msg(srv, &r);
+            }
+        }
         return;
     case QME_SD_SHM_SETUP:
         r.type = QME_SD_SHM_SETUP_REPLY;
@@ -705,6 +746,25 @@ static void shm_handle(QmeSdServer *srv, const QmeSdShmSlot *sl)
         if (srv->ops->reset) {
             srv->ops->reset(srv->opaque);
         }
+        return;
+    case QME_SD_EVENT:
+        if (sl->size || sl->value || sl->id || sl->addr >= QME_SD_MAX_EVENTS) {
+            break;
+        }
+        do_event(srv, sl->addr, sl->vtime);
+        return;
+    case QME_SD_SYNC:
+        if (sl->size || sl->value || sl->addr) {
+            break;
+        }
+        do_sync(srv, sl->vtime);
+        if (srv->shm != shm) {
+            return;
+        }
+        __atomic_store_n(&shm->reply_value, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&shm->reply_status, QME_SD_ST_OK, __ATOMIC_RELAXED);
+        __atomic_store_n(&shm->reply_id, sl->id, __ATOMIC_RELEASE);
+        shm_kick_client(srv);
         return;
     }
     shm_violation(srv, "bad request in the ring");
@@ -1072,6 +1132,25 @@ int qme_sd_server_set_irq(QmeSdServer *srv, unsigned line, bool level)
 
     if (srv->cfd < 0 || !(srv->agreed & QME_SD_CAP_IRQ) || line > 0xffff) {
         errno = line > 0xffff ? EINVAL : ENOTCONN;
+        return -1;
+    }
+    return send_msg(srv, &m);
+}
+
+int qme_sd_server_event_at(QmeSdServer *srv, unsigned event, uint64_t vtime,
+                           unsigned action, unsigned line)
+{
+    QmeSdMsg m = { .type = QME_SD_EVENT_AT, .vtime = vtime,
+                   .event = (uint16_t)event, .action = (uint8_t)action,
+                   .line = (uint16_t)line };
+
+    if (event >= QME_SD_MAX_EVENTS || action > 0xff || line > 0xffff) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (srv->cfd < 0 || srv->version < 2 ||
+        ((action & QME_SD_EV_LINE) && !(srv->agreed & QME_SD_CAP_IRQ))) {
+        errno = ENOTCONN;
         return -1;
     }
     return send_msg(srv, &m);
