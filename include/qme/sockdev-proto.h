@@ -80,6 +80,7 @@ typedef enum QmeSdType {
     QME_SD_PONG             = 0x87,
     QME_SD_SHM_SETUP_REPLY  = 0x88,     /* version 2 */
     QME_SD_SYNC_REPLY       = 0x8a,     /* version 2 */
+    QME_SD_EVENT_REPLY      = 0x8b,     /* version 2 */
     QME_SD_IRQ              = 0xa1,
     QME_SD_DMA_READ         = 0xa2,
     QME_SD_DMA_WRITE        = 0xa3,

@@ -949,21 +949,26 @@ unsigned qme_sd_client_version(const QmeSdClient *cl)
 }
 
 /*
- * Tell the server the guest's clock reached @vtime and wait until it
- * has caught up (through the ring after the requests before it, or on
- * the socket).  Returns false if the connection is gone.
+ * SYNC (@event unused) or EVENT @event at guest time @vtime, through the
+ * ring after the requests before it or on the socket, and wait for the
+ * server to be done with it: what it sends meanwhile (EVENT_AT, IRQ) is
+ * handled before time goes on.  Returns false if the connection is gone.
  */
-static bool sync_to(QmeSdClient *cl, uint64_t vtime)
+static bool timed_call(QmeSdClient *cl, uint8_t type, unsigned event,
+                       uint64_t vtime)
 {
-    QmeSdMsg req = { .type = QME_SD_SYNC, .vtime = vtime }, reply;
+    QmeSdMsg req = { .type = type, .event = (uint16_t)event,
+                     .vtime = vtime }, reply;
     int64_t deadline = deadline_ms(cl);
     uint32_t id;
 
     if (!cl->shm) {
-        return call(cl, &req, QME_SD_SYNC_REPLY, &reply);
+        return call(cl, &req, type == QME_SD_SYNC ? QME_SD_SYNC_REPLY
+                                                  : QME_SD_EVENT_REPLY,
+                    &reply);
     }
     id = ++cl->next_id;
-    if (!shm_push(cl, QME_SD_SYNC, 0, 0, 0, id, vtime)) {
+    if (!shm_push(cl, type, event, 0, 0, id, vtime)) {
         return false;
     }
     shm_publish(cl);
@@ -971,36 +976,27 @@ static bool sync_to(QmeSdClient *cl, uint64_t vtime)
 }
 
 /*
- * Do timed event @ev, due now: set its line, tell the server (in order
- * with the requests, stamped with the event's own time).  Returns false
- * if the connection is gone.
+ * Do timed event @ev, due now: set its line, then call the server back
+ * at the event's own time (in order with the requests) and wait for it,
+ * so that what it schedules from there is exact too.  Returns false if
+ * the connection is gone.
  */
 static bool fire(QmeSdClient *cl, QmeSdEvent *ev)
 {
     QmeSdEvent e = *ev;
-    QmeSdMsg m = { .type = QME_SD_EVENT, .event = (uint16_t)(ev - cl->events),
-                   .vtime = e.vtime };
+    unsigned event = ev - cl->events;
 
     ev->action = 0;
     if ((e.action & QME_SD_EV_LINE) &&
         (!cl->ops->irq ||
          cl->ops->irq(cl->opaque, e.line, e.action & QME_SD_EV_LEVEL) < 0)) {
         log_violation(cl, "timed event %u on interrupt line %u, which the "
-                      "device does not have", m.event, e.line);
+                      "device does not have", event, e.line);
         lose(cl, "protocol error", ECONNRESET);
         return false;
     }
-    if (!(e.action & QME_SD_EV_NOTIFY)) {
-        return true;
-    }
-    if (cl->shm) {
-        if (!shm_push(cl, QME_SD_EVENT, m.event, 0, 0, 0, e.vtime)) {
-            return false;
-        }
-        shm_publish(cl);
-        return true;
-    }
-    return post(cl, &m) == 0 && flush_tx(cl, deadline_ms(cl));
+    return !(e.action & QME_SD_EV_NOTIFY) ||
+           timed_call(cl, QME_SD_EVENT, event, e.vtime);
 }
 
 /*
@@ -1018,21 +1014,22 @@ static bool catch_up(QmeSdClient *cl, uint64_t vtime)
         QmeSdEvent *ev = next_event(cl);
         bool sync = cl->quantum && cl->version >= 2 &&
                     vtime >= cl->synced + cl->quantum;
+        bool event = ev && ev->vtime <= vtime &&
+                     (!sync || ev->vtime <= cl->synced + cl->quantum);
 
-        if (ev && ev->vtime <= vtime &&
-            (!sync || ev->vtime <= cl->synced + cl->quantum)) {
-            ok = fire(cl, ev);
-            continue;
-        }
-        if (!sync) {
+        if (!sync && !event) {
             break;
         }
         if (!held && cl->ops->hold_time) {
             cl->ops->hold_time(cl->opaque, true);
             held = true;
         }
-        cl->synced += cl->quantum;
-        ok = sync_to(cl, cl->synced);
+        if (event) {
+            ok = fire(cl, ev);
+        } else {
+            cl->synced += cl->quantum;
+            ok = timed_call(cl, QME_SD_SYNC, 0, cl->synced);
+        }
     }
     if (held) {
         cl->ops->hold_time(cl->opaque, false);
@@ -1059,7 +1056,7 @@ static bool lockstep_start(QmeSdClient *cl)
         return true;
     }
     cl->synced = guest_time(cl);
-    if (!sync_to(cl, cl->synced)) {
+    if (!timed_call(cl, QME_SD_SYNC, 0, cl->synced)) {
         return false;
     }
     arm_timer(cl);

@@ -129,6 +129,7 @@ static const TypeInfo types[] = {
     { QME_SD_SHM_SETUP_REPLY, QME_SD_FROM_SERVER, 4, false,
       "SHM_SETUP_REPLY" },
     { QME_SD_SYNC_REPLY,    QME_SD_FROM_SERVER,  0, false, "SYNC_REPLY" },
+    { QME_SD_EVENT_REPLY,   QME_SD_FROM_SERVER,  0, false, "EVENT_REPLY" },
     { QME_SD_IRQ,           QME_SD_FROM_SERVER,  4, false, "IRQ" },
     { QME_SD_DMA_READ,      QME_SD_FROM_SERVER, 16, false, "DMA_READ" },
     { QME_SD_DMA_WRITE,     QME_SD_FROM_SERVER, 16, true,  "DMA_WRITE" },

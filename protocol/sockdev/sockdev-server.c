@@ -580,14 +580,17 @@ static void handle_v1(QmeSdServer *srv, const QmeSdMsg *m)
         }
         if (m->type == QME_SD_TIME) {
             srv->vtime = m->vtime;
-        } else if (m->type == QME_SD_EVENT) {
+            return;
+        }
+        if (m->type == QME_SD_EVENT) {
             do_event(srv, m->event, m->vtime);
+            r.type = QME_SD_EVENT_REPLY;
         } else {
             do_sync(srv, m->vtime);
             r.type = QME_SD_SYNC_REPLY;
-            if (srv->cfd >= 0) {
-                send_msg(srv, &r);
-            }
+        }
+        if (srv->cfd >= 0) {
+            send_msg(srv, &r);
         }
         return;
     case QME_SD_SHM_SETUP:
@@ -748,16 +751,16 @@ static void shm_handle(QmeSdServer *srv, const QmeSdShmSlot *sl)
         }
         return;
     case QME_SD_EVENT:
-        if (sl->size || sl->value || sl->id || sl->addr >= QME_SD_MAX_EVENTS) {
-            break;
-        }
-        do_event(srv, sl->addr, sl->vtime);
-        return;
     case QME_SD_SYNC:
-        if (sl->size || sl->value || sl->addr) {
+        if (sl->size || sl->value ||
+            sl->addr >= (sl->type == QME_SD_EVENT ? QME_SD_MAX_EVENTS : 1)) {
             break;
         }
-        do_sync(srv, sl->vtime);
+        if (sl->type == QME_SD_EVENT) {
+            do_event(srv, sl->addr, sl->vtime);
+        } else {
+            do_sync(srv, sl->vtime);
+        }
         if (srv->shm != shm) {
             return;
         }

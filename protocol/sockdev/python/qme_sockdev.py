@@ -51,7 +51,8 @@ HELLO_REPLY, READ_REPLY, SAVE_REPLY, RESTORE_REPLY, PONG = (
 # Version 2 (shared memory, virtual time): decoded, so that the codec is
 # the C one's twin; this server speaks version 1 only, over the socket.
 SHM_SETUP, SHM_SETUP_REPLY = 0x08, 0x88
-TIME, SYNC, EVENT, SYNC_REPLY, EVENT_AT = 0x09, 0x0a, 0x0b, 0x8a, 0xa4
+TIME, SYNC, EVENT = 0x09, 0x0a, 0x0b
+SYNC_REPLY, EVENT_REPLY, EVENT_AT = 0x8a, 0x8b, 0xa4
 MAX_EVENTS = 16
 EV_NOTIFY, EV_LINE, EV_LEVEL = 1, 2, 4
 IRQ, DMA_READ, DMA_WRITE = 0xa1, 0xa2, 0xa3
@@ -78,6 +79,7 @@ TYPES = {
     PONG: ('PONG', FROM_SERVER, 0, False),
     SHM_SETUP_REPLY: ('SHM_SETUP_REPLY', FROM_SERVER, 4, False),
     SYNC_REPLY: ('SYNC_REPLY', FROM_SERVER, 0, False),
+    EVENT_REPLY: ('EVENT_REPLY', FROM_SERVER, 0, False),
     IRQ: ('IRQ', FROM_SERVER, 4, False),
     DMA_READ: ('DMA_READ', FROM_SERVER, 16, False),
     DMA_WRITE: ('DMA_WRITE', FROM_SERVER, 16, True),
