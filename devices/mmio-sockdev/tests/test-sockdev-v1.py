@@ -327,8 +327,9 @@ class FakeServer(RawServer):
     0x600d0000 | addr unless a test queued an action for the next READ
     (a function of the request id returning the chunks to send)."""
 
-    def __init__(self, path, caps=0):
+    def __init__(self, path, caps=0, version=1):
         self.caps = caps
+        self.version = version
         self.slam_until = 0             # until then: accept and hang up
         self.actions = queue.Queue()    # for the next READ
         self.push = queue.Queue()       # sent unasked on the next connection
@@ -340,7 +341,8 @@ class FakeServer(RawServer):
         m = recv_msg(c)
         if not m or m[0] != 0x01:
             return
-        reply = hello_reply(m[1], hello_window(m[2]), self.caps)
+        reply = hello_reply(m[1], hello_window(m[2]), self.caps,
+                            version=self.version)
         try:
             delay, extra = self.push.get_nowait()
         except queue.Empty:
@@ -356,6 +358,8 @@ class FakeServer(RawServer):
             if not m:
                 return
             t, i, p = m
+            if t == 0x08:       # SHM_SETUP: refused, stay on the socket
+                c.sendall(hdr(0x88, 4, i) + struct.pack('<I', 1))
             if t != 0x02:
                 continue
             try:
@@ -369,6 +373,11 @@ class FakeServer(RawServer):
                 for chunk in act(i):
                     c.sendall(chunk)
                     time.sleep(0.005)
+
+
+def event_at(vtime, line, action, event=0):
+    return hdr(0xa4, 16, 0) + struct.pack('<QHHB3x', vtime, event, line,
+                                          action)
 
 
 fsock = os.path.join(TMP, 'fake.sock')
@@ -400,6 +409,8 @@ cases = [
     ('DMA_WRITE with dma=off',
      lambda i: [hdr(0xa3, 32, 0) + struct.pack('<QII', src, 16, 0) +
                 b'\xee' * 16, read_reply(i, 1)]),
+    ('EVENT_AT from a version-1 server',
+     lambda i: [event_at(0, 0, 1), read_reply(i, 1)]),
 ]
 q.setmem(src, bytes(16))
 for name, act in cases:
@@ -422,6 +433,29 @@ ok(wait_for(q.connected) and q.readl(W + 0x20) == 0x600d0020,
 
 q.quit()
 fake.close()
+
+# Version 2's timed events, broken: a line without the IRQ capability
+# (refused on arrival), a line the device does not have (refused when
+# the event fires: here at once, at guest time 0, before the read).
+EV_NOTIFY, EV_LINE, EV_LEVEL = 1, 2, 4
+for caps, line, name in ((0, 0, 'EVENT_AT setting a line without the IRQ '
+                          'capability'),
+                         (1, 3, 'EVENT_AT on interrupt line 3 (there is '
+                          'only 0)')):
+    fsock3 = os.path.join(TMP, f'fake3-{caps}.sock')
+    fake = FakeServer(fsock3, caps=caps, version=2)
+    q = QTest(dev(fsock3, ',timeout-ms=300'))
+    q.intercept_gic()
+    out = q.outages()
+    fake.actions.put(lambda i: [event_at(0, line, EV_LINE | EV_LEVEL),
+                                read_reply(i, 1)])
+    q.readl(W + 4)
+    v = q.readl(W + 4)
+    ok(v == ONES and q.outages() == out + 1 and q.irqs == [] and q.alive(),
+       f'{name}: connection reset, no interrupt, QEMU alive',
+       (hex(v), q.outages(), q.irqs))
+    q.quit()
+    fake.close()
 
 # Messages nobody asked for, and messages behind a reply, are handled
 # by the main loop without waiting for the next access; split and ERROR
