@@ -47,6 +47,7 @@ struct QmeSdClient {
 
     /* Virtual time (version 2). */
     uint64_t time_sent;     /* the clock in the last TIME on the socket */
+    uint64_t req_time;      /* the clock of the request being made */
     uint64_t quantum;       /* lockstep: 0 off */
     uint64_t synced;        /* lockstep: the server's time, last SYNC */
     QmeSdEvent events[QME_SD_MAX_EVENTS];   /* the server's timed events */
@@ -296,7 +297,7 @@ static bool stamp(QmeSdClient *cl, int64_t deadline)
     if (cl->version < 2 || cl->shm) {
         return true;
     }
-    m.vtime = guest_time(cl);
+    m.vtime = cl->req_time;
     if (m.vtime == cl->time_sent) {
         return true;
     }
@@ -765,7 +766,7 @@ static int shm_read(QmeSdClient *cl, uint32_t addr, unsigned size,
     uint64_t v;
 
     __atomic_store_n(&cl->shm->cli_cpu, sched_getcpu(), __ATOMIC_RELAXED);
-    if (!shm_push(cl, QME_SD_READ, addr, size, 0, id, guest_time(cl))) {
+    if (!shm_push(cl, QME_SD_READ, addr, size, 0, id, cl->req_time)) {
         return failed(cl);
     }
     shm_publish(cl);
@@ -799,7 +800,7 @@ static int shm_post(QmeSdClient *cl, uint8_t type, uint32_t addr,
                     unsigned size, uint64_t value)
 {
     if (!shm_push(cl, type, addr, size, value, ++cl->next_id,
-                  guest_time(cl))) {
+                  cl->req_time)) {
         return failed(cl);
     }
     if (cl->shm_head - cl->shm_published >= SHM_BATCH) {
@@ -1040,13 +1041,17 @@ static bool catch_up(QmeSdClient *cl, uint64_t vtime)
     return ok && cl->fd >= 0;
 }
 
-/* Before a request: is anything due first? */
+/*
+ * Before a request: its time, read once (what is due by then is done
+ * first, with that same time: a clock read again could be later).
+ */
 static bool before_request(QmeSdClient *cl)
 {
+    cl->req_time = guest_time(cl);
     if (!cl->armed && !cl->quantum) {
         return true;
     }
-    return catch_up(cl, guest_time(cl));
+    return catch_up(cl, cl->req_time);
 }
 
 /* Lockstep from a connection's start: the server starts at our clock. */

@@ -102,10 +102,13 @@ def basics(h):
     ok((c1, c2) == (t1, t2), f'{w}: COUNT is the guest clock of the read',
        (c1, t1, c2, t2))
 
-    # One-shot alarm, line enabled; no access until it is due.
+    # One-shot alarm, line enabled; no access until it is due.  (The
+    # read after the posted writes is what a driver does to know they
+    # landed: the server's EVENT_AT reaches QEMU before the reply.)
     alarm = t2 + 10000
     q.writeq(T + R_ALARM, alarm)
     q.writel(T + R_CTRL, ENABLE | IRQ_EN)
+    q.readl(T + R_CTRL)
     before = q.step(9999)
     early = q.raises()
     at = q.step(1)
@@ -130,6 +133,7 @@ def basics(h):
     q.writeq(T + R_PERIOD, 5000)
     q.writeq(T + R_ALARM, base + 5000)
     q.writel(T + R_CTRL, ENABLE)
+    q.readl(T + R_CTRL)
     q.step(15000)
     fires, nxt = q.readl(T + R_FIRES), q.readq(T + R_ALARM)
     ok(fires == 4 and nxt == base + 20000 and q.raises() == 1,
@@ -145,6 +149,7 @@ def basics(h):
     q.writeq(T + R_PERIOD, 0)
     q.writeq(T + R_ALARM, q.now() + 1000)
     q.writel(T + R_CTRL, ENABLE | IRQ_EN)
+    q.readl(T + R_CTRL)
     q.qmp.cmd('system_reset')
     wait_for(lambda: q.readl(T + R_CTRL) == 0)
     n = q.raises()
@@ -159,6 +164,7 @@ def basics(h):
     alarm = q.now() + 50000
     q.writeq(T + R_ALARM, alarm)
     q.writel(T + R_CTRL, ENABLE | IRQ_EN)
+    q.readl(T + R_CTRL)
     q.step(20000)
     q.qmp.cmd('migrate', uri=f'exec:cat > {mig}')
     st = wait_for(lambda: q.qmp.cmd('query-migrate')['return'].get('status')
@@ -190,6 +196,7 @@ def lockstep(h):
     c = q.readq(T + R_COUNT)
     q.writeq(T + R_ALARM, c + 120000)
     q.writel(T + R_CTRL, ENABLE | IRQ_EN)
+    q.readl(T + R_CTRL)
     q.step(1000000)
     q.readq(T + R_COUNT)
     log = h.times()
