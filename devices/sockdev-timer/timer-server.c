@@ -7,7 +7,7 @@
  * socket or shared memory (protocol version 2); the model is
  * timer-model.c, which the in-QEMU twin (sockdev-timer.c) runs too.
  *
- * Usage: sockdev-timer-server (--unix PATH | --port N [--host ADDR])
+ * Usage: sockdev-timer-server [--port N] [--host ADDR] [--unix PATH]
  *                             [--once] [--quiet] [--time-log FILE]
  *                             [--slowdown N]
  *   --time-log FILE  one line per request, event and sync: "KIND VTIME"
@@ -181,7 +181,7 @@ int main(int argc, char **argv)
                    .set_irq = timer_set_irq },
     };
     const char *host = "127.0.0.1", *unix_path = NULL, *time_log = NULL;
-    int port = -1, i;
+    int port = 7890, i;
     bool quiet = false, once = false;
     char addr[300], err[256];
     QmeSdServerOps ops = qme_sd_regblock_ops;
@@ -206,8 +206,8 @@ int main(int argc, char **argv)
             break;
         }
     }
-    if (i < argc || (!unix_path) == (port < 0)) {
-        fprintf(stderr, "usage: %s (--unix PATH | --port N [--host ADDR]) "
+    if (i < argc) {
+        fprintf(stderr, "usage: %s [--port N] [--host ADDR] [--unix PATH] "
                 "[--once] [--quiet] [--time-log FILE] [--slowdown N]\n",
                 argv[0]);
         return 2;

@@ -4,9 +4,10 @@
  * Negotiated over the UNIX socket (PROTOCOL.md, "Shared-memory
  * transport"): QEMU creates a sealed memfd of this layout and two
  * eventfds, and passes them with SHM_SETUP (SCM_RIGHTS).  From then on
- * reads, writes and resets go through the request ring and the reply
- * slot below; everything else (handshake, state, interrupts, DMA) and
- * the liveness of the server stay on the socket.
+ * reads, writes, resets, lockstep syncs and event callbacks go through
+ * the request ring and the reply slot below; everything else
+ * (handshake, state, interrupts, DMA, EVENT_AT) and the liveness of the
+ * server stay on the socket.
  *
  * Both processes run on one machine: fields are in host byte order and
  * are accessed with atomic loads and stores only.  Each cache line has
@@ -35,15 +36,15 @@ extern "C" {
 /* Default busy-wait before sleeping on the eventfd, either side. */
 #define QME_SD_SHM_SPIN_US      50u
 
-/* One request: a READ, WRITE or RESET (v1 message types). */
+/* One request: a READ, WRITE, RESET, SYNC or EVENT (message types). */
 typedef struct QmeSdShmSlot {
     uint8_t type;
-    uint8_t size;           /* READ, WRITE: 1, 2, 4 or 8 */
+    uint8_t size;           /* READ, WRITE: 1, 2, 4 or 8; else 0 */
     uint16_t pad;           /* 0 */
-    uint32_t addr;          /* READ, WRITE */
-    uint64_t value;         /* WRITE: no bits above size */
-    uint64_t vtime;         /* guest virtual clock (ns); 0: not given */
-    uint32_t id;            /* READ: echoed in reply_id */
+    uint32_t addr;          /* READ, WRITE; EVENT: the event number */
+    uint64_t value;         /* WRITE: no bits above size; else 0 */
+    uint64_t vtime;         /* guest virtual clock (ns) of the request */
+    uint32_t id;            /* READ, SYNC, EVENT: echoed in reply_id */
     uint32_t pad2;          /* 0 */
 } QmeSdShmSlot;
 
