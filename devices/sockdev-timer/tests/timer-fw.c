@@ -11,7 +11,9 @@
  *   alarm A LOW AT              ALARM (ns); cntvct before the last poll
  *                               that saw the GIC input low, and right
  *                               after the poll that saw it pending
- *   done                        then COUNT is read in a loop forever
+ *   done                        then power off, or, built with
+ *                               -DKEEP_RUNNING, read COUNT in a loop
+ *                               forever (for lockstep in real time)
  * Expects the model at 0x0b000000, its interrupt on SPI 177.
  */
 #include "qme-fw.h"
@@ -24,7 +26,7 @@
 #define COUNTS		20
 #define ALARMS		5
 #define ALARM_NS	2000000ULL	/* 2 ms ahead */
-#define POLL_GAP_US	2	/* between GIC polls: the BQL for the others */
+#define POLL_GAP_US	20	/* between GIC polls: the BQL for the others */
 
 static uint64_t ticks(void)
 {
@@ -117,9 +119,12 @@ int main(void)
 			;
 	}
 	qme_fw_puts("done\n");
+#ifdef KEEP_RUNNING
 	for (;;) {
 		count();
 		for (volatile int i = 0; i < 10000; i++)
 			;
 	}
+#endif
+	return 0;
 }
