@@ -501,6 +501,11 @@ static const VMStateDescription vmstate_mmio_sockdev_events = {
     },
 };
 
+static const VMStateDescription *mmio_sockdev_subsections[] = {
+    &vmstate_mmio_sockdev_events,
+    NULL
+};
+
 static const VMStateDescription vmstate_mmio_sockdev = {
     .name = TYPE_MMIO_SOCKDEV,
     .version_id = 1,
@@ -516,10 +521,7 @@ static const VMStateDescription vmstate_mmio_sockdev = {
         VMSTATE_QME_REGS(bridge_values, MmioSockdevState),
         VMSTATE_END_OF_LIST()
     },
-    .subsections = (const VMStateDescription *[]) {
-        &vmstate_mmio_sockdev_events,
-        NULL
-    },
+    .subsections = mmio_sockdev_subsections,
 };
 
 static void mmio_sockdev_instance_post_init(Object *obj)

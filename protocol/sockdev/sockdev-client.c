@@ -1004,11 +1004,12 @@ static bool fire(QmeSdClient *cl, QmeSdEvent *ev)
  * Everything due by guest time @vtime, in time order: timed events and
  * (lockstep) syncs in steps of one quantum, the guest's clock held
  * meanwhile.  Afterwards the server is less than a quantum behind, and
- * no event it asked for is late.  Returns false if the connection is
- * gone.
+ * (within a timeout's worth of callbacks) no event it asked for is late.
+ * Returns false if the connection is gone.
  */
 static bool catch_up(QmeSdClient *cl, uint64_t vtime)
 {
+    int64_t budget = deadline_ms(cl);
     bool held = false, ok = true;
 
     while (ok && cl->fd >= 0) {
@@ -1018,7 +1019,13 @@ static bool catch_up(QmeSdClient *cl, uint64_t vtime)
         bool event = ev && ev->vtime <= vtime &&
                      (!sync || ev->vtime <= cl->synced + cl->quantum);
 
-        if (!sync && !event) {
+        /*
+         * Events for one timeout's worth, then the next tick goes on: a
+         * server that re-arms an event in the past from its callback
+         * must not hold the caller for ever.  Syncs are never skipped:
+         * lockstep waits for a slow server by design, one timeout each.
+         */
+        if ((!sync && !event) || (event && now_ms() > budget)) {
             break;
         }
         if (!held && cl->ops->hold_time) {

@@ -10,11 +10,16 @@
 # RAM, across its ends, in MMIO, flash, unmapped, wrapping, too long),
 # sent glued to replies or at random moments between guest accesses; a
 # reader that drains QEMU's messages slowly or not at all; hang-ups.
+# Half the connections agree on version 2 (virtual time): timed events
+# with random times, lines and actions (also broken ones), event
+# callbacks answered late or never, and events re-armed in the past from
+# their own callback, without end.
 #
 # Pass:
 #  - QEMU stays up, and no guest access takes longer than the bound that
 #    follows from timeout-ms (each access's wall time is measured);
-#  - QEMU only ever sends valid v1 messages;
+#  - QEMU only ever sends valid messages, and version-2 ones (TIME,
+#    EVENT) only on a version-2 connection;
 #  - every DMA reply answers the next DMA request QEMU decoded, in order:
 #    OK only for a range inside guest RAM (a DMA read then carries the
 #    RAM's bytes), DENIED otherwise;
@@ -141,6 +146,7 @@ class Conn:
         self.dma_reqs = []      # decoded DMA requests, in stream order
         self.replies = 0
         self.rx = bytearray()
+        self.version = 1        # agreed in the handshake
 
     def send(self, data):
         with self.lock:
@@ -167,6 +173,9 @@ class Conn:
                 return
             m, used = r
             del self.model[:used]
+            if m.type == sd.EVENT_AT and self.version < 2:
+                self.dead = True        # QEMU resets the connection
+                return
             if m.type in (sd.DMA_READ, sd.DMA_WRITE):
                 with alock:
                     if m.type == sd.DMA_WRITE and in_ram(m.dma_addr,
@@ -275,6 +284,24 @@ def raw_irq(rng, evil):
     return hdr(sd.IRQ, 4, 0) + struct.pack('<HBB', line, level, pad)
 
 
+def raw_event_at(rng, evil):
+    """A timed event: now, soon, far or never in guest time; broken with
+    probability evil (event number, action bits, a line)."""
+    event, line = rng.randrange(16), 0
+    action = rng.choice([0, 1, 2, 3, 6, 7])
+    vtime = rng.choice([0, 1, rng.randrange(1 << 32), (1 << 64) - 1])
+    if rng.random() < evil:
+        k = rng.randrange(3)
+        if k == 0:
+            event = rng.randint(16, 0xffff)
+        elif k == 1:
+            action = rng.randint(8, 255)
+        else:
+            line, action = rng.randint(1, 3), rng.choice([2, 3, 6, 7])
+    return hdr(sd.EVENT_AT, 16, 0) + struct.pack('<QHHB3x', vtime, event,
+                                                 line, action)
+
+
 def raw_random_msg(rng, i):
     t = rng.choice([sd.HELLO_REPLY, sd.READ_REPLY, sd.SAVE_REPLY,
                     sd.RESTORE_REPLY, sd.PONG, sd.IRQ, sd.DMA_READ,
@@ -310,7 +337,9 @@ def async_msg(rng, conn):
     """A server-initiated message; with probability conn.evil one that
     breaks a rule (mutated, random, bytes, bad fields)."""
     k = rng.random()
-    if k < 0.4:
+    if conn.version == 2 and k < 0.3:
+        m = raw_event_at(rng, conn.evil)
+    elif k < 0.4:
         m = raw_irq(rng, conn.evil)
     else:
         m = raw_dma(rng, rng.choice([sd.DMA_READ, sd.DMA_WRITE]),
@@ -399,18 +428,19 @@ class Hostile(RawServer):
         m = self.recv_msg(conn)
         if not m:
             return False
-        if (m.type != sd.HELLO or m.magic != sd.MAGIC or m.version != 1 or
-                m.window != 0x1000 or m.caps != 7):
+        if (m.type != sd.HELLO or m.magic != sd.MAGIC or m.version != 2 or
+                m.min_version != 1 or m.window != 0x1000 or m.caps != 7):
             fail('QEMU HELLO', m)
             return False
         caps = rng.choice([7, 7, 7, 7, 3, 1, 2, 0, 5])
-        magic, version, window = sd.MAGIC, 1, m.window
+        magic, version, window = sd.MAGIC, rng.choice([1, 2]), m.window
+        conn.version = version
         if rng.random() < conn.evil:
             k = rng.randrange(6)
             if k == 0:
                 magic ^= 1 << rng.randrange(32)
             elif k == 1:
-                version = rng.choice([0, 2, 0xffff])
+                version = rng.choice([0, 3, 0xffff])
             elif k == 2:
                 window = rng.choice([0, 0x800, 0x2000])
             elif k == 3:
@@ -466,7 +496,12 @@ class Hostile(RawServer):
                 conn.check_dma_reply(m)
             elif m.type == sd.READ:
                 self.answer(conn, rng, m)
-            elif m.type not in (sd.WRITE, sd.RESET):
+            elif m.type in (sd.TIME, sd.EVENT) and conn.version < 2:
+                fail(f'QEMU sent {sd.type_name(m.type)} on a version-1 '
+                     'connection', m)
+            elif m.type == sd.EVENT:
+                self.answer_event(conn, rng, m)
+            elif m.type not in (sd.WRITE, sd.RESET, sd.TIME):
                 fail('QEMU sent an unexpected message', m)
 
     def answer(self, conn, rng, m):
@@ -507,6 +542,23 @@ class Hostile(RawServer):
             conn.send(part)
         if rng.random() < 0.15:
             conn.send(async_msg(rng, conn))             # glued behind
+
+
+    def answer_event(self, conn, rng, m):
+        """An event callback: answered at once, late, never, or after
+        arming the same event in the past again (a server that would hold
+        QEMU in its catch-up for ever)."""
+        stats.add('event callbacks')
+        out = hdr(sd.EVENT_REPLY, 0, m.id)
+        k = rng.random()
+        if k < 0.3:
+            out = hdr(sd.EVENT_AT, 16, 0) + struct.pack(
+                '<QHHB3x', m.vtime, m.event, 0, 1) + out
+        elif k < 0.4:
+            time.sleep(rng.uniform(0, 0.7 * T))         # late, in time
+        elif k < 0.4 + conn.evil:
+            return                                      # never
+        conn.send(out)
 
 
 def read_reply_for(i):
