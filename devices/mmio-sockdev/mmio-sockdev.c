@@ -467,7 +467,12 @@ static int mmio_sockdev_post_load(void *opaque, int version_id)
     }
     /* Without a server now, its events are gone as on any loss. */
     if (mmio_sockdev_connected(s)) {
-        qme_sd_client_set_events(mmio_sockdev_client(s), s->events);
+        if (qme_sd_client_set_events(mmio_sockdev_client(s), s->events) < 0 &&
+            errno == EINVAL) {
+            error_report("%s: the migrated timed events are not valid",
+                         TYPE_MMIO_SOCKDEV);
+            return -EINVAL;
+        }
         /* Lockstep goes on from the loaded clock. */
         qme_sd_client_set_lockstep(mmio_sockdev_client(s), s->quantum_ns);
     }

@@ -202,6 +202,12 @@ void qme_sd_basic_encode_value(uint8_t *buf, unsigned size, uint64_t value);
 
 /* Returns whether an access of @size bytes at @addr lies in @window. */
 bool qme_sd_access_ok(uint32_t window, uint32_t addr, unsigned size);
+/*
+ * Returns whether timed event @event (EVENT_AT) may have @action on
+ * @line: a number below QME_SD_MAX_EVENTS, known action bits, a level
+ * and a line number only with QME_SD_EV_LINE.
+ */
+bool qme_sd_event_ok(unsigned event, unsigned action, unsigned line);
 /* Returns whether [@addr, @addr + @len) lies in [@base, @base + @span). */
 bool qme_sd_range_ok(uint64_t base, uint64_t span, uint64_t addr,
                      uint64_t len);

@@ -987,7 +987,7 @@ static bool fire(QmeSdClient *cl, QmeSdEvent *ev)
     QmeSdEvent e = *ev;
     unsigned event = ev - cl->events;
 
-    ev->action = 0;
+    *ev = (QmeSdEvent){ 0 };
     if ((e.action & QME_SD_EV_LINE) &&
         (!cl->ops->irq ||
          cl->ops->irq(cl->opaque, e.line, e.action & QME_SD_EV_LEVEL) < 0)) {
@@ -1104,10 +1104,7 @@ int qme_sd_client_set_events(QmeSdClient *cl,
     unsigned i;
 
     for (i = 0; i < QME_SD_MAX_EVENTS; i++) {
-        unsigned a = events[i].action;
-
-        if ((a & ~(QME_SD_EV_NOTIFY | QME_SD_EV_LINE | QME_SD_EV_LEVEL)) ||
-            ((a & QME_SD_EV_LEVEL) && !(a & QME_SD_EV_LINE))) {
+        if (!qme_sd_event_ok(i, events[i].action, events[i].line)) {
             errno = EINVAL;
             return -1;
         }

@@ -53,11 +53,7 @@ static bool size_ok(unsigned size)
     return size == 1 || size == 2 || size == 4 || size == 8;
 }
 
-/*
- * An EVENT_AT's event number and action: a level only with a line, a
- * line number only with a line, a cancel with nothing else.
- */
-static bool event_ok(unsigned event, unsigned action, unsigned line)
+bool qme_sd_event_ok(unsigned event, unsigned action, unsigned line)
 {
     unsigned all = QME_SD_EV_NOTIFY | QME_SD_EV_LINE | QME_SD_EV_LEVEL;
 
@@ -327,7 +323,7 @@ QmeSdResult qme_sd_decode(const uint8_t *buf, size_t avail, QmeSdDir dir,
         if (!zero(p + 13, 3)) {
             return QME_SD_E_PAD;
         }
-        if (!event_ok(msg->event, msg->action, msg->line)) {
+        if (!qme_sd_event_ok(msg->event, msg->action, msg->line)) {
             return QME_SD_E_FIELD;
         }
         break;
@@ -438,7 +434,7 @@ size_t qme_sd_encode(uint8_t *buf, size_t cap, const QmeSdMsg *msg)
         st16(p + 8, msg->event);
         break;
     case QME_SD_EVENT_AT:
-        if (!event_ok(msg->event, msg->action, msg->line)) {
+        if (!qme_sd_event_ok(msg->event, msg->action, msg->line)) {
             return 0;
         }
         st64(p, msg->vtime);
