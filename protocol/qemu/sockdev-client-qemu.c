@@ -12,6 +12,7 @@
 #include "qemu/timer.h"
 #include "migration/vmstate.h"
 #include "system/cpu-timers.h"
+#include "system/runstate.h"
 #include "qme/sockdev-client-qemu.h"
 
 const QEnumLookup qme_sd_absent_lookup = {
@@ -35,6 +36,7 @@ struct QmeSdQemuClient {
     bool outage_logged;     /* one LOG_GUEST_ERROR per outage */
     QEMUTimer *reconnect;
     QEMUTimer *tick;        /* the server's timed events and lockstep */
+    bool holding;           /* we stopped the virtual clock */
     QEMUBH *flush_bh;
     /* Migrated server state waiting for a server (caller's buffer). */
     const uint8_t *pending;
@@ -155,10 +157,15 @@ static void qc_tick(void *opaque)
  */
 static void qc_hold_time(void *opaque, bool hold)
 {
-    if (hold) {
+    QmeSdQemuClient *qc = opaque;
+
+    /* A VM that is not running has its clock stopped already: leave it. */
+    if (hold && runstate_is_running()) {
         cpu_disable_ticks();
-    } else {
+        qc->holding = true;
+    } else if (!hold && qc->holding) {
         cpu_enable_ticks();
+        qc->holding = false;
     }
 }
 
