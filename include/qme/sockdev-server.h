@@ -59,7 +59,9 @@ typedef struct QmeSdServerOps {
     void (*disconnected)(void *opaque, const char *why);
     /*
      * Version 2.  A timed event armed with QME_SD_EV_NOTIFY
-     * (qme_sd_server_event_at()) fired at guest time @vtime (ns).
+     * (qme_sd_server_event_at()) fired at guest time @vtime (ns); the
+     * guest's clock stands still until this returns, so an event armed
+     * from here (the next period) is exact too.
      */
     void (*event)(void *opaque, unsigned event, uint64_t vtime);
     /*
