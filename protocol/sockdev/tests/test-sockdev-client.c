@@ -768,6 +768,226 @@ static void test_shm_hostile_server(const char *dir)
     unlink(sa.sun_path);
 }
 
+/*
+ * Virtual time, without QEMU: the client's clock is a variable, its
+ * timer a recorded deadline, and the server logs the time of every
+ * read, event and sync it sees.
+ */
+#define REG_ARM     0xa8    /* write: event 0 at this time, raise line 0 */
+#define REG_NOW     0xb0    /* read: the time the request carried */
+
+typedef struct TimedDevice {
+    QmeSdServer *srv;
+    pthread_t thread;
+    atomic_bool stop;
+    char kind[64];          /* 'r'ead, 'e'vent, 's'ync */
+    uint64_t when[64];
+    atomic_int n;
+} TimedDevice;
+
+static void td_log(TimedDevice *d, char kind, uint64_t vtime)
+{
+    int n = atomic_load(&d->n);
+
+    if (n < 64) {
+        d->kind[n] = kind;
+        d->when[n] = vtime;
+        atomic_store(&d->n, n + 1);
+    }
+}
+
+static uint32_t td_read(void *opaque, uint32_t addr, unsigned size,
+                        uint64_t *value)
+{
+    TimedDevice *d = opaque;
+
+    *value = qme_sd_server_vtime(d->srv);
+    td_log(d, 'r', *value);
+    return QME_SD_ST_OK;
+}
+
+static void td_write(void *opaque, uint32_t addr, unsigned size,
+                     uint64_t value)
+{
+    TimedDevice *d = opaque;
+
+    if (addr == REG_ARM) {
+        qme_sd_server_event_at(d->srv, 0, value, QME_SD_EV_NOTIFY |
+                               QME_SD_EV_LINE | QME_SD_EV_LEVEL, 0);
+    }
+}
+
+static void td_event(void *opaque, unsigned event, uint64_t vtime)
+{
+    td_log(opaque, 'e', vtime);
+}
+
+static void td_sync(void *opaque, uint64_t vtime)
+{
+    td_log(opaque, 's', vtime);
+}
+
+static const QmeSdServerOps td_ops = {
+    .read = td_read, .write = td_write, .event = td_event, .sync = td_sync,
+};
+
+static void *td_loop(void *opaque)
+{
+    TimedDevice *d = opaque;
+
+    while (!atomic_load(&d->stop)) {
+        qme_sd_server_run_once(d->srv, 20);
+    }
+    return NULL;
+}
+
+typedef struct TimedHost {
+    Host h;
+    uint64_t clock;
+    uint64_t deadline;
+    int holds;              /* hold_time(true) minus hold_time(false) */
+    int held;               /* hold_time(true) calls */
+} TimedHost;
+
+static int64_t th_vtime(void *opaque)
+{
+    return ((TimedHost *)opaque)->clock;
+}
+
+static void th_timer(void *opaque, uint64_t deadline)
+{
+    ((TimedHost *)opaque)->deadline = deadline;
+}
+
+static void th_hold(void *opaque, bool hold)
+{
+    TimedHost *t = opaque;
+
+    t->holds += hold ? 1 : -1;
+    t->held += hold;
+}
+
+static const QmeSdClientOps th_ops = {
+    .irq = host_irq, .watch = host_watch, .kick = host_kick,
+    .disconnected = host_disconnected, .vtime = th_vtime,
+    .timer = th_timer, .hold_time = th_hold,
+};
+
+/* The server's log from entry @from as "r5000 e7000 ...". */
+static const char *td_trace(TimedDevice *d, int from)
+{
+    static char buf[512];
+    int i, n = atomic_load(&d->n);
+    size_t len = 0;
+
+    buf[0] = 0;
+    for (i = from; i < n && len < sizeof(buf) - 32; i++) {
+        len += snprintf(buf + len, sizeof(buf) - len, "%s%c%llu",
+                        i > from ? " " : "", d->kind[i],
+                        (unsigned long long)d->when[i]);
+    }
+    return buf;
+}
+
+static void test_vtime(const char *dir, bool shm)
+{
+    const char *t = shm ? "shm" : "socket";
+    QmeSdEvent ev[QME_SD_MAX_EVENTS], bad[QME_SD_MAX_EVENTS] = { { 0 } };
+    char address[200], err[256];
+    TimedDevice d = { 0 };
+    TimedHost th = { 0 };
+    QmeSdClient *cl;
+    uint64_t v;
+    int from;
+
+    snprintf(address, sizeof(address), "unix:%s/vtime.sock", dir);
+    d.srv = qme_sd_server_new(&td_ops, &d, WINDOW, QME_SD_CAP_IRQ);
+    qme_sd_server_set_log(d.srv, NULL);
+    if (qme_sd_server_listen(d.srv, address, err, sizeof(err)) < 0) {
+        printf("Bail out! listen %s: %s\n", address, err);
+        exit(1);
+    }
+    pthread_create(&d.thread, NULL, td_loop, &d);
+    th.h.watched = -1;
+    cl = qme_sd_client_new(&th_ops, &th, QME_SD_PROTO_V1, WINDOW,
+                           QME_SD_CAP_IRQ, TIMEOUT_MS);
+    qme_sd_client_set_shm(cl, shm, 20);
+    ok(qme_sd_client_connect(cl, address, err, sizeof(err)) == 0 &&
+       qme_sd_client_version(cl) == 2 && qme_sd_client_shm(cl) == shm,
+       "%s: a client with a clock agrees on version 2", t);
+
+    th.clock = 12345;
+    ok(qme_sd_client_read(cl, REG_NOW, 8, &v) == 0 && v == 12345,
+       "%s: a read carries the client's clock (%llu)", t,
+       (unsigned long long)v);
+
+    /* An event: armed by a posted write, in place after the next read. */
+    th.clock = 1000;
+    qme_sd_client_write(cl, REG_ARM, 8, 5000);
+    qme_sd_client_read(cl, REG_NOW, 8, &v);
+    ok(th.deadline == 5000, "%s: EVENT_AT asks for a tick at 5000 (%llu)",
+       t, (unsigned long long)th.deadline);
+    from = atomic_load(&d.n);
+    qme_sd_client_tick(cl, 4999);
+    ok(atomic_load(&d.n) == from && !th.h.irq_level,
+       "%s: a tick before the event does nothing", t);
+    qme_sd_client_tick(cl, 5000);
+    ok(!strcmp(td_trace(&d, from), "e5000") && th.h.irq_level == 1 &&
+       th.deadline == 0 && th.holds == 0 && th.held > 0,
+       "%s: at 5000 the line goes up and the server is called back at "
+       "5000, the clock held meanwhile (%s)", t, td_trace(&d, from));
+
+    /* A request never overtakes an event due before it. */
+    qme_sd_client_write(cl, REG_ARM, 8, 7000);
+    qme_sd_client_read(cl, REG_NOW, 8, &v);
+    from = atomic_load(&d.n);
+    th.clock = 8000;
+    qme_sd_client_read(cl, REG_NOW, 8, &v);
+    ok(!strcmp(td_trace(&d, from), "e7000 r8000"),
+       "%s: a read at 8000 comes after the event due at 7000 (%s)", t,
+       td_trace(&d, from));
+
+    /* Migration of the events, and what is refused. */
+    qme_sd_client_write(cl, REG_ARM, 8, 9000);
+    qme_sd_client_read(cl, REG_NOW, 8, &v);
+    qme_sd_client_get_events(cl, ev);
+    bad[3].action = QME_SD_EV_LEVEL;
+    errno = 0;
+    ok(ev[0].vtime == 9000 && ev[0].action == (QME_SD_EV_NOTIFY |
+       QME_SD_EV_LINE | QME_SD_EV_LEVEL) && !ev[1].action &&
+       qme_sd_client_set_events(cl, bad) == -1 && errno == EINVAL &&
+       qme_sd_client_set_events(cl, ev) == 0 && th.deadline == 9000,
+       "%s: events out and back in; a level without a line refused", t);
+    qme_sd_client_reset(cl);
+    qme_sd_client_get_events(cl, ev);
+    ok(!ev[0].action && th.deadline == 0,
+       "%s: a reset drops the pending event", t);
+
+    /* Lockstep: syncs in steps of one quantum from the clock at start. */
+    th.clock = 10000;
+    from = atomic_load(&d.n);
+    qme_sd_client_set_lockstep(cl, 1000);
+    th.clock = 13500;
+    qme_sd_client_read(cl, REG_NOW, 8, &v);
+    ok(!strcmp(td_trace(&d, from), "s10000 s11000 s12000 s13000 r13500") &&
+       th.deadline == 14000 && th.holds == 0,
+       "%s: lockstep syncs 10000..13000 before a read at 13500, next "
+       "tick at 14000 (%s)", t, td_trace(&d, from));
+    qme_sd_client_write(cl, REG_ARM, 8, 14200);
+    qme_sd_client_read(cl, REG_NOW, 8, &v);
+    from = atomic_load(&d.n);
+    qme_sd_client_tick(cl, 15000);
+    ok(!strcmp(td_trace(&d, from), "s14000 e14200 s15000") &&
+       th.deadline == 16000,
+       "%s: a tick at 15000 does syncs and the event in time order (%s)",
+       t, td_trace(&d, from));
+
+    qme_sd_client_free(cl);
+    atomic_store(&d.stop, true);
+    pthread_join(d.thread, NULL);
+    qme_sd_server_free(d.srv);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/sdclient-XXXXXX";
@@ -782,6 +1002,8 @@ int main(void)
     test_v1(dir, true);
     test_shm_hostile_client(dir);
     test_shm_hostile_server(dir);
+    test_vtime(dir, false);
+    test_vtime(dir, true);
     test_basic_tcp();
     test_failures(dir);
     rmdir(dir);
