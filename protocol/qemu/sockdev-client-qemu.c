@@ -14,6 +14,7 @@
 #include "system/cpu-timers.h"
 #include "system/runstate.h"
 #include "qme/sockdev-client-qemu.h"
+#include "trace-qme_regs.h"
 
 const QEnumLookup qme_sd_absent_lookup = {
     .array = (const char *const[]) {
@@ -135,6 +136,7 @@ static void qc_timer(void *opaque, uint64_t deadline)
 {
     QmeSdQemuClient *qc = opaque;
 
+    trace_qme_sockdev_timer(qc->name, deadline);
     if (deadline) {
         timer_mod_ns(qc->tick, MIN(deadline, INT64_MAX));
     } else {
@@ -145,8 +147,10 @@ static void qc_timer(void *opaque, uint64_t deadline)
 static void qc_tick(void *opaque)
 {
     QmeSdQemuClient *qc = opaque;
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
 
-    qme_sd_client_tick(qc->core, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+    trace_qme_sockdev_tick(qc->name, now);
+    qme_sd_client_tick(qc->core, now);
 }
 
 /*
@@ -161,9 +165,11 @@ static void qc_hold_time(void *opaque, bool hold)
 
     /* A VM that is not running has its clock stopped already: leave it. */
     if (hold && runstate_is_running()) {
+        trace_qme_sockdev_hold(qc->name, "held");
         cpu_disable_ticks();
         qc->holding = true;
     } else if (!hold && qc->holding) {
+        trace_qme_sockdev_hold(qc->name, "running");
         cpu_enable_ticks();
         qc->holding = false;
     }
