@@ -33,6 +33,24 @@ static inline void qme_fw_writeq(uintptr_t addr, uint64_t val)
 	*(volatile uint64_t *)addr = val;
 }
 
+/* The generic timer: the virtual count (ordered after what came before). */
+static inline uint64_t qme_fw_cntvct(void)
+{
+	uint64_t t;
+
+	__asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(t) :: "memory");
+	return t;
+}
+
+/* Its frequency in Hz. */
+static inline uint64_t qme_fw_cntfrq(void)
+{
+	uint64_t f;
+
+	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(f));
+	return f;
+}
+
 void qme_fw_putc(char c);
 void qme_fw_puts(const char *s);
 /* "0x" followed by 'digits' hex digits of val */

@@ -33,21 +33,13 @@ static void map_bar0(unsigned int slot, uintptr_t addr)
 		      qme_fw_readl(cfg(slot, PCI_COMMAND)) | PCI_COMMAND_MEMORY);
 }
 
-static uint64_t ticks(void)
-{
-	uint64_t t;
-
-	__asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(t) :: "memory");
-	return t;
-}
-
 static uint64_t time_reads(uintptr_t reg)
 {
-	uint64_t start = ticks();
+	uint64_t start = qme_fw_cntvct();
 
 	for (int i = 0; i < READS; i++)
 		(void)qme_fw_readl(reg);
-	return ticks() - start;
+	return qme_fw_cntvct() - start;
 }
 
 int main(void)

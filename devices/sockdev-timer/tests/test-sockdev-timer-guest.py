@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..',
                                 'mmio-sockdev', 'tests'))
 from sockdev_testlib import (ENV, PROCS, QEMU, Qmp, die_with_parent,  # noqa
                              guard, kill, ok, start_listening, tap_done)
+import timer_log  # noqa: E402
 
 B, FW, FW_RUN = sys.argv[1:4]
 SERVER = os.path.join(B, 'devices', 'sockdev-timer', 'sockdev-timer-server')
@@ -44,12 +45,6 @@ MEDIAN_MS = 5.0
 LATE_ICOUNT_MS = 0.05
 QUANTUM = 1000000
 SLOWDOWN = 4
-
-
-def read_times(path):
-    with open(path) as f:
-        return [(k, int(v)) for k, v in (ln.split() for ln in f
-                                         if ln.endswith('\n'))]
 
 
 class Run:
@@ -144,7 +139,7 @@ def lockstep(home, icount):
        '\n'.join(out))
 
     def last_time():
-        t = read_times(r.log)
+        t = timer_log.read(r.log)
         return len(t), max(v for k, v in t)
 
     t0, (_, v0) = time.time(), last_time()
@@ -166,24 +161,14 @@ def lockstep(home, icount):
        (n_stop, n_after, v_stop, v_after))
     r.qmp.cmd('cont')
     time.sleep(0.3)
-    log = read_times(r.log)
+    log = timer_log.read(r.log)
     resumed = log[n_stop][1] if len(log) > n_stop else None
     ok(resumed is not None and resumed - v_stop <= QUANTUM,
        f'{w}: after cont the server\'s time goes on from where it stopped',
        (v_stop, resumed))
     r.stop()
 
-    last, ahead, back, prev = None, [], [], -1
-    for k, v in log:
-        if v < prev:
-            back.append((k, v, prev))
-        prev = v
-        if k == 'sync':
-            last = v
-        elif last is None or v - last > QUANTUM:
-            ahead.append((k, v, last))
-    syncs = [v for k, v in log if k == 'sync']
-    steps = {b - a for a, b in zip(syncs, syncs[1:])}
+    _, steps, back, ahead = timer_log.lockstep(log, QUANTUM)
     ok(not back and not ahead and steps == {QUANTUM},
        f'{w}: {len(log)} times seen by the server: never back, syncs in '
        'steps of exactly one quantum, nothing a quantum past the last sync',

@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..',
                                 'mmio-sockdev', 'tests'))
 from sockdev_testlib import (QTest as _QTest, guard, kill, ok,  # noqa: E402
                              start_listening, tap_done, wait_for)
+import timer_log  # noqa: E402
 
 B = sys.argv[1]
 SERVER = os.path.join(B, 'devices', 'sockdev-timer', 'sockdev-timer-server')
@@ -88,9 +89,8 @@ class Home:
 
     def times(self, kind=None):
         """The server's log: [(kind, vtime)]."""
-        with open(self.log) as f:
-            rows = [(k, int(v)) for k, v in (ln.split() for ln in f)]
-        return [r for r in rows if kind is None or r[0] == kind]
+        return [r for r in timer_log.read(self.log)
+                if kind is None or r[0] == kind]
 
 
 def basics(h):
@@ -203,21 +203,10 @@ def lockstep(h):
     q.step(1000000)
     q.readq(T + R_COUNT)
     log = h.times()
-    syncs = [v for k, v in log if k == 'sync']
-    steps = {b - a for a, b in zip(syncs, syncs[1:])}
+    syncs, steps, back, ahead = timer_log.lockstep(log, q_ns)
     ok(syncs[0] == t0 and steps == {q_ns} and syncs[-1] == t0 + 1300000,
        f'{w}: lockstep syncs the server from the start in steps of exactly '
        'one quantum', (syncs[:5], steps, syncs[-1]))
-    last, ahead, back = None, [], []
-    prev = -1
-    for k, v in log:
-        if v < prev:
-            back.append((k, v, prev))
-        prev = v
-        if k == 'sync':
-            last = v
-        elif last is None or v - last > q_ns:
-            ahead.append((k, v, last))
     ok(not back and not ahead and ('read', 350000 + t0) in log and
        ('event', c + 120000) in log,
        f'{w}: the server never saw time go back or a request or event a '

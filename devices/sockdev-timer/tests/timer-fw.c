@@ -28,22 +28,6 @@
 #define ALARM_NS	2000000ULL	/* 2 ms ahead */
 #define POLL_GAP_US	20	/* between GIC polls: the BQL for the others */
 
-static uint64_t ticks(void)
-{
-	uint64_t t;
-
-	__asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(t) :: "memory");
-	return t;
-}
-
-static uint64_t timer_hz(void)
-{
-	uint64_t f;
-
-	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(f));
-	return f;
-}
-
 static int pending(void)
 {
 	uintptr_t reg = GICD_BASE + GICD_ISPENDR + 4 * (TIMER_INTID / 32);
@@ -72,18 +56,18 @@ int main(void)
 	uint64_t gap;
 
 	qme_fw_puts("hz=");
-	qme_fw_putdec(timer_hz());
+	qme_fw_putdec(qme_fw_cntfrq());
 	qme_fw_puts("\n");
 	if (qme_fw_readl(TIMER_BASE + SDTIMER_REG_ID) != SDTIMER_ID_VALUE) {
 		qme_fw_puts("timer-fw: error: no timer model at 0x0b000000\n");
 		return 1;
 	}
 	for (int i = 0; i < COUNTS; i++) {
-		uint64_t c1 = ticks(), n = count(), c2 = ticks();
+		uint64_t c1 = qme_fw_cntvct(), n = count(), c2 = qme_fw_cntvct();
 
 		put3("count ", c1, n, c2);
 	}
-	gap = timer_hz() / 1000000 * POLL_GAP_US;
+	gap = qme_fw_cntfrq() / 1000000 * POLL_GAP_US;
 	for (int i = 0; i < ALARMS; i++) {
 		uint64_t alarm = count() + ALARM_NS, low, at, t;
 		unsigned int spins = 0;
@@ -101,16 +85,16 @@ int main(void)
 		 * Each GIC read takes QEMU's BQL: a gap between them lets the
 		 * main loop, which runs the timers, have it too.
 		 */
-		low = ticks();
+		low = qme_fw_cntvct();
 		for (;;) {
-			t = ticks();
+			t = qme_fw_cntvct();
 			if (pending())
 				break;
 			low = t;
-			while (ticks() - t < gap)
+			while (qme_fw_cntvct() - t < gap)
 				;
 		}
-		at = ticks();
+		at = qme_fw_cntvct();
 		put3("alarm ", alarm, low, at);
 		qme_fw_writel(TIMER_BASE + SDTIMER_REG_STATUS,
 			      SDTIMER_STATUS_FIRED_MASK);
