@@ -55,16 +55,12 @@ struct QmeSdClient {
     bool shm_want;
     unsigned spin_us;
     bool is_unix;           /* of the current connection */
-    QmeSdShm *shm;
-    size_t shm_size;
-    uint32_t shm_slots;
+    QmeSdShmMap map;
     uint32_t shm_head;      /* requests queued */
     uint32_t shm_published; /* shm->head: requests the server may see */
     uint32_t shm_tail;      /* shm->tail when we last looked */
     bool shm_kicked;        /* the event loop will publish */
     uint32_t sock_seen;     /* shm->sock_seq when the socket was drained */
-    int shm_wait_fd;        /* eventfd the server kicks; we sleep on it */
-    int shm_kick_fd;        /* eventfd we kick when the server sleeps */
 };
 
 static int64_t now_ms(void)
@@ -119,8 +115,7 @@ QmeSdClient *qme_sd_client_new(const QmeSdClientOps *ops, void *opaque,
     cl->fd = -1;
     cl->error = ENOTCONN;
     cl->spin_us = QME_SD_SHM_SPIN_US;
-    cl->shm_wait_fd = -1;
-    cl->shm_kick_fd = -1;
+    qme_sd_shm_map_init(&cl->map);
     return cl;
 }
 
@@ -132,23 +127,7 @@ void qme_sd_client_set_shm(QmeSdClient *cl, bool want, unsigned spin_us)
 
 bool qme_sd_client_shm(const QmeSdClient *cl)
 {
-    return cl->shm != NULL;
-}
-
-static void shm_teardown(QmeSdClient *cl)
-{
-    if (cl->shm) {
-        munmap(cl->shm, cl->shm_size);
-        cl->shm = NULL;
-    }
-    if (cl->shm_wait_fd >= 0) {
-        close(cl->shm_wait_fd);
-        cl->shm_wait_fd = -1;
-    }
-    if (cl->shm_kick_fd >= 0) {
-        close(cl->shm_kick_fd);
-        cl->shm_kick_fd = -1;
-    }
+    return cl->map.shm != NULL;
 }
 
 /* The only place that closes the socket; nothing else holds it open. */
@@ -160,7 +139,7 @@ static void client_close(QmeSdClient *cl)
     if (cl->ops->watch) {
         cl->ops->watch(cl->opaque, -1);
     }
-    shm_teardown(cl);
+    qme_sd_shm_unmap(&cl->map);
     close(cl->fd);
     cl->fd = -1;
     cl->rx_len = 0;
@@ -472,7 +451,7 @@ static bool call(QmeSdClient *cl, QmeSdMsg *req, uint8_t want,
         return false;
     }
     /* Requests in the ring come first: the server has done them all. */
-    if (cl->shm && !shm_wait_used(cl, 0, deadline)) {
+    if (cl->map.shm && !shm_wait_used(cl, 0, deadline)) {
         return false;
     }
     req->id = ++cl->next_id;
@@ -506,7 +485,7 @@ static bool shm_drain_socket(QmeSdClient *cl, int64_t deadline)
     QmeSdMsg unused = { 0 };
     bool found;
 
-    cl->sock_seen = __atomic_load_n(&cl->shm->sock_seq, __ATOMIC_ACQUIRE);
+    cl->sock_seen = __atomic_load_n(&cl->map.shm->sock_seq, __ATOMIC_ACQUIRE);
     while (cl->fd >= 0) {
         ssize_t n = recv(cl->fd, cl->rx + cl->rx_len,
                          sizeof(cl->rx) - cl->rx_len, MSG_DONTWAIT);
@@ -532,9 +511,9 @@ static bool shm_drain_socket(QmeSdClient *cl, int64_t deadline)
  */
 static bool shm_pending(QmeSdClient *cl, uint32_t *pending)
 {
-    cl->shm_tail = __atomic_load_n(&cl->shm->tail, __ATOMIC_ACQUIRE);
+    cl->shm_tail = __atomic_load_n(&cl->map.shm->tail, __ATOMIC_ACQUIRE);
     *pending = cl->shm_head - cl->shm_tail;
-    if (*pending > cl->shm_slots) {
+    if (*pending > cl->map.slots) {
         log_violation(cl, "shared-memory ring index out of range");
         lose(cl, "protocol error", ECONNRESET);
         return false;
@@ -545,14 +524,11 @@ static bool shm_pending(QmeSdClient *cl, uint32_t *pending)
 /* Make the queued requests visible; kick the server if it sleeps. */
 static void shm_publish(QmeSdClient *cl)
 {
-    uint64_t one = 1;
-
     cl->shm_published = cl->shm_head;
     /* Sequentially consistent, as the server's sleep: one sees the other. */
-    __atomic_store_n(&cl->shm->head, cl->shm_head, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&cl->shm->srv_sleeping, __ATOMIC_SEQ_CST) &&
-        write(cl->shm_kick_fd, &one, sizeof(one)) < 0) {
-        /* Counter full: the server has wake-ups pending anyway. */
+    __atomic_store_n(&cl->map.shm->head, cl->shm_head, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&cl->map.shm->srv_sleeping, __ATOMIC_SEQ_CST)) {
+        qme_sd_shm_kick(&cl->map);
     }
 }
 
@@ -568,7 +544,7 @@ static void shm_publish(QmeSdClient *cl)
 static bool shm_wait(QmeSdClient *cl, uint32_t id, uint32_t used,
                      int64_t deadline)
 {
-    QmeSdShm *shm = cl->shm;
+    QmeSdShm *shm = cl->map.shm;
     bool spin = cl->spin_us &&
         __atomic_load_n(&shm->srv_cpu, __ATOMIC_RELAXED) != sched_getcpu();
     int64_t spin_end = spin ? now_ns() + (int64_t)cl->spin_us * 1000 : 0;
@@ -578,7 +554,7 @@ static bool shm_wait(QmeSdClient *cl, uint32_t id, uint32_t used,
     for (;;) {
         struct pollfd pfd[2] = {
             { .fd = cl->fd, .events = POLLIN },
-            { .fd = cl->shm_wait_fd, .events = POLLIN },
+            { .fd = cl->map.wait_fd, .events = POLLIN },
         };
         int64_t left;
         bool done;
@@ -617,13 +593,8 @@ static bool shm_wait(QmeSdClient *cl, uint32_t id, uint32_t used,
         if (!done &&
             __atomic_load_n(&shm->sock_seq, __ATOMIC_SEQ_CST) ==
             cl->sock_seen &&
-            poll(pfd, 2, (int)left) > 0) {
-            uint64_t count;
-
-            if (pfd[1].revents &&
-                read(cl->shm_wait_fd, &count, sizeof(count)) < 0) {
-                /* Spurious: nothing to reset. */
-            }
+            poll(pfd, 2, (int)left) > 0 && pfd[1].revents) {
+            qme_sd_shm_ack(&cl->map);
         }
         __atomic_store_n(&shm->cli_sleeping, 0, __ATOMIC_RELAXED);
         if (pfd[0].revents && !shm_drain_socket(cl, deadline)) {
@@ -651,11 +622,11 @@ static bool shm_push(QmeSdClient *cl, uint8_t type, uint32_t addr,
     QmeSdShmSlot *sl;
 
     /* The server's index only when our last look says the ring is full. */
-    if (cl->shm_head - cl->shm_tail >= cl->shm_slots &&
-        !shm_wait_used(cl, cl->shm_slots - 1, deadline_ms(cl))) {
+    if (cl->shm_head - cl->shm_tail >= cl->map.slots &&
+        !shm_wait_used(cl, cl->map.slots - 1, deadline_ms(cl))) {
         return false;
     }
-    sl = &cl->shm->ring[cl->shm_head & (cl->shm_slots - 1)];
+    sl = &cl->map.shm->ring[cl->shm_head & (cl->map.slots - 1)];
     *sl = (QmeSdShmSlot){ .type = type, .size = (uint8_t)size,
                           .addr = addr, .value = value, .id = id,
                           .vtime = cl->ops->vtime ?
@@ -673,7 +644,7 @@ static int shm_read(QmeSdClient *cl, uint32_t addr, unsigned size,
     uint32_t id = ++cl->next_id, status;
     uint64_t v;
 
-    __atomic_store_n(&cl->shm->cli_cpu, sched_getcpu(), __ATOMIC_RELAXED);
+    __atomic_store_n(&cl->map.shm->cli_cpu, sched_getcpu(), __ATOMIC_RELAXED);
     if (!shm_push(cl, QME_SD_READ, addr, size, 0, id)) {
         return failed(cl);
     }
@@ -681,8 +652,8 @@ static int shm_read(QmeSdClient *cl, uint32_t addr, unsigned size,
     if (!shm_wait(cl, id, 0, deadline)) {
         return failed(cl);
     }
-    status = __atomic_load_n(&cl->shm->reply_status, __ATOMIC_RELAXED);
-    v = __atomic_load_n(&cl->shm->reply_value, __ATOMIC_RELAXED);
+    status = __atomic_load_n(&cl->map.shm->reply_status, __ATOMIC_RELAXED);
+    v = __atomic_load_n(&cl->map.shm->reply_value, __ATOMIC_RELAXED);
     if (status != QME_SD_ST_OK && status != QME_SD_ST_ERROR) {
         log_violation(cl, "bad read status %u in shared memory", status);
         lose(cl, "protocol error", ECONNRESET);
@@ -717,7 +688,7 @@ static int shm_post(QmeSdClient *cl, uint8_t type, uint32_t addr,
          * would cost more than the batch.  The flush wakes it.
          */
         cl->shm_published = cl->shm_head;
-        __atomic_store_n(&cl->shm->head, cl->shm_head, __ATOMIC_RELEASE);
+        __atomic_store_n(&cl->map.shm->head, cl->shm_head, __ATOMIC_RELEASE);
     }
     if (!cl->shm_kicked && cl->ops->kick) {
         cl->shm_kicked = true;
@@ -783,15 +754,12 @@ static bool shm_setup(QmeSdClient *cl, int64_t deadline)
     }
     if (sent && await_reply(cl, QME_SD_SHM_SETUP_REPLY, req.id, &reply,
                             deadline) && reply.status == QME_SD_ST_OK) {
-        cl->shm = shm;
-        cl->shm_size = size;
-        cl->shm_slots = slots;
+        cl->map = (QmeSdShmMap){ .shm = shm, .size = size, .slots = slots,
+                                 .wait_fd = wait_fd, .kick_fd = kick_fd };
         cl->shm_head = 0;
         cl->shm_published = 0;
         cl->shm_tail = 0;
         cl->shm_kicked = false;
-        cl->shm_wait_fd = wait_fd;
-        cl->shm_kick_fd = kick_fd;
         cl->sock_seen = __atomic_load_n(&shm->sock_seq, __ATOMIC_ACQUIRE);
         return true;
     }
@@ -833,7 +801,7 @@ int qme_sd_client_flush(QmeSdClient *cl)
     if (cl->fd < 0) {
         return failed(cl);
     }
-    if (cl->shm) {
+    if (cl->map.shm) {
         cl->shm_kicked = false;
         shm_publish(cl);
     }
@@ -856,7 +824,7 @@ int qme_sd_client_read(QmeSdClient *cl, uint32_t addr, unsigned size,
     QmeSdMsg reply = { 0 };
 
     *value = all_ones(size);
-    if (cl->shm) {
+    if (cl->map.shm) {
         return shm_read(cl, addr, size, value);
     }
     req.type = cl->proto == QME_SD_PROTO_BASIC ? QME_SD_BASIC_READ
@@ -877,7 +845,7 @@ int qme_sd_client_write(QmeSdClient *cl, uint32_t addr, unsigned size,
     QmeSdMsg req = { .addr = addr, .size = (uint8_t)size,
                      .value = value & all_ones(size) };
 
-    if (cl->shm) {
+    if (cl->map.shm) {
         return shm_post(cl, QME_SD_WRITE, addr, size, req.value);
     }
     req.type = cl->proto == QME_SD_PROTO_BASIC ? QME_SD_BASIC_WRITE
@@ -892,7 +860,7 @@ int qme_sd_client_reset(QmeSdClient *cl)
     if (cl->proto == QME_SD_PROTO_BASIC) {
         return 0;
     }
-    if (cl->shm) {
+    if (cl->map.shm) {
         return shm_post(cl, QME_SD_RESET, 0, 0, 0);
     }
     return post(cl, &req);
