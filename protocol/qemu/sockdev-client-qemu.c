@@ -12,6 +12,16 @@
 #include "qemu/timer.h"
 #include "qme/sockdev-client-qemu.h"
 
+/*
+ * While the guest keeps posting writes, the main loop flushes them at
+ * most once per this long: each flush is a main-loop wake-up (an eventfd
+ * write from the vCPU) that then takes the BQL from the vCPU, which cost
+ * more than a thousand writes.  Writes after a quiet spell are flushed
+ * at once; the last of a burst wait at most this long (a read, a reset
+ * or a batch that fills up goes at once).
+ */
+#define QC_FLUSH_GAP_NS (50 * 1000)
+
 const QEnumLookup qme_sd_absent_lookup = {
     .array = (const char *const[]) {
         [QME_SD_ABSENT_FAIL] = "fail",
@@ -33,6 +43,8 @@ struct QmeSdQemuClient {
     bool outage_logged;     /* one LOG_GUEST_ERROR per outage */
     QEMUTimer *reconnect;
     QEMUBH *flush_bh;
+    QEMUTimer *flush_timer;     /* a flush held back by QC_FLUSH_GAP_NS */
+    int64_t last_flush;         /* QEMU_CLOCK_REALTIME, ns */
     /* Migrated server state waiting for a server (caller's buffer). */
     const uint8_t *pending;
     uint32_t pending_len;
@@ -74,17 +86,24 @@ static void qc_watch(void *opaque, int fd)
     }
 }
 
+/* Once per flush, from the vCPU: the first write since the last one. */
 static void qc_kick(void *opaque)
 {
     QmeSdQemuClient *qc = opaque;
+    int64_t next = qc->last_flush + QC_FLUSH_GAP_NS;
 
-    qemu_bh_schedule(qc->flush_bh);
+    if (qemu_clock_get_ns(QEMU_CLOCK_REALTIME) >= next) {
+        qemu_bh_schedule(qc->flush_bh);
+    } else {
+        timer_mod(qc->flush_timer, next);
+    }
 }
 
-static void qc_flush_bh(void *opaque)
+static void qc_flush(void *opaque)
 {
     QmeSdQemuClient *qc = opaque;
 
+    qc->last_flush = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
     qme_sd_client_flush(qc->core);
 }
 
@@ -219,7 +238,8 @@ QmeSdQemuClient *qme_sd_qemu_client_new(const char *name,
     qc->reconnect_ms = reconnect_ms;
     qc->watched = -1;
     qc->reconnect = timer_new_ms(QEMU_CLOCK_REALTIME, qc_reconnect, qc);
-    qc->flush_bh = qemu_bh_new(qc_flush_bh, qc);
+    qc->flush_bh = qemu_bh_new(qc_flush, qc);
+    qc->flush_timer = timer_new_ns(QEMU_CLOCK_REALTIME, qc_flush, qc);
     return qc;
 }
 
@@ -323,6 +343,7 @@ void qme_sd_qemu_client_free(QmeSdQemuClient *qc)
     qme_sd_client_free(qc->core);   /* removes the fd handler */
     timer_free(qc->reconnect);
     qemu_bh_delete(qc->flush_bh);
+    timer_free(qc->flush_timer);
     g_free(qc->name);
     g_free(qc->address);
     g_free(qc);

@@ -57,9 +57,10 @@ struct QmeSdClient {
     bool is_unix;           /* of the current connection */
     QmeSdShmMap map;
     uint32_t shm_head;      /* requests queued */
-    uint32_t shm_published; /* shm->head: requests the server may see */
+    uint32_t shm_published; /* requests the server was told about */
     uint32_t shm_tail;      /* shm->tail when we last looked */
     bool shm_kicked;        /* the event loop will publish */
+    int shm_cpu;            /* cli_cpu as we last stored it */
     uint32_t sock_seen;     /* shm->sock_seq when the socket was drained */
 };
 
@@ -535,19 +536,23 @@ static void shm_publish(QmeSdClient *cl)
 /*
  * Wait for the reply to READ @id or, @id 0, until at most @used requests
  * are pending.  Busy-waits up to spin_us (not while the server last ran
- * on our CPU: it could not make progress), then sleeps on the eventfd
+ * on @cpu, ours: it could not make progress), then sleeps on the eventfd
  * and the socket together, so that a server that dies is seen at once.
  * Meanwhile it handles what the server sends on the socket (a server in
- * a DMA call waits for our reply).  Returns false if the connection is
- * gone.
+ * a DMA call waits for our reply).  @deadline 0: the timeout from now.
+ * Returns false if the connection is gone.
+ *
+ * The clock is read only once the reply is late (every 64 looks, from
+ * the 64th on): a reply within the first of them, the common case, costs
+ * no clock read at all.
  */
-static bool shm_wait(QmeSdClient *cl, uint32_t id, uint32_t used,
+static bool shm_wait(QmeSdClient *cl, uint32_t id, uint32_t used, int cpu,
                      int64_t deadline)
 {
     QmeSdShm *shm = cl->map.shm;
     bool spin = cl->spin_us &&
-        __atomic_load_n(&shm->srv_cpu, __ATOMIC_RELAXED) != sched_getcpu();
-    int64_t spin_end = spin ? now_ns() + (int64_t)cl->spin_us * 1000 : 0;
+        __atomic_load_n(&shm->srv_cpu, __ATOMIC_RELAXED) != cpu;
+    int64_t spin_end = 0;
     uint32_t pending;
     unsigned n = 0;
 
@@ -571,14 +576,27 @@ static bool shm_wait(QmeSdClient *cl, uint32_t id, uint32_t used,
         }
         if (__atomic_load_n(&shm->sock_seq, __ATOMIC_RELAXED) !=
             cl->sock_seen) {
+            if (!deadline) {
+                deadline = deadline_ms(cl);
+            }
             if (!shm_drain_socket(cl, deadline)) {
                 return false;
             }
             continue;
         }
-        if (spin && (++n % 64 || now_ns() < spin_end)) {
+        if (spin && ++n % 64) {
             qme_sd_shm_relax();
             continue;
+        }
+        if (spin && !spin_end) {
+            spin_end = now_ns() + (int64_t)cl->spin_us * 1000;
+        }
+        if (spin && now_ns() < spin_end) {
+            qme_sd_shm_relax();
+            continue;
+        }
+        if (!deadline) {
+            deadline = deadline_ms(cl);
         }
         left = deadline - now_ms();
         if (left <= 0) {
@@ -603,7 +621,7 @@ static bool shm_wait(QmeSdClient *cl, uint32_t id, uint32_t used,
     }
     /* What the server sent on the socket before, first. */
     if (__atomic_load_n(&shm->sock_seq, __ATOMIC_ACQUIRE) != cl->sock_seen) {
-        return shm_drain_socket(cl, deadline);
+        return shm_drain_socket(cl, deadline ? deadline : deadline_ms(cl));
     }
     return true;
 }
@@ -612,7 +630,7 @@ static bool shm_wait(QmeSdClient *cl, uint32_t id, uint32_t used,
 static bool shm_wait_used(QmeSdClient *cl, uint32_t used, int64_t deadline)
 {
     shm_publish(cl);
-    return shm_wait(cl, 0, used, deadline);
+    return shm_wait(cl, 0, used, sched_getcpu(), deadline);
 }
 
 /* Queue one request (not yet published).  Returns false if lost. */
@@ -623,7 +641,7 @@ static bool shm_push(QmeSdClient *cl, uint8_t type, uint32_t addr,
 
     /* The server's index only when our last look says the ring is full. */
     if (cl->shm_head - cl->shm_tail >= cl->map.slots &&
-        !shm_wait_used(cl, cl->map.slots - 1, deadline_ms(cl))) {
+        !shm_wait_used(cl, cl->map.slots - 1, 0)) {
         return false;
     }
     sl = &cl->map.shm->ring[cl->shm_head & (cl->map.slots - 1)];
@@ -640,16 +658,20 @@ static uint64_t all_ones(unsigned size);
 static int shm_read(QmeSdClient *cl, uint32_t addr, unsigned size,
                     uint64_t *value)
 {
-    int64_t deadline = deadline_ms(cl);
     uint32_t id = ++cl->next_id, status;
+    int cpu = sched_getcpu();
     uint64_t v;
 
-    __atomic_store_n(&cl->map.shm->cli_cpu, sched_getcpu(), __ATOMIC_RELAXED);
+    /* Only when it changed: the line is the server's to read. */
+    if (cpu != cl->shm_cpu) {
+        cl->shm_cpu = cpu;
+        __atomic_store_n(&cl->map.shm->cli_cpu, cpu, __ATOMIC_RELAXED);
+    }
     if (!shm_push(cl, QME_SD_READ, addr, size, 0, id)) {
         return failed(cl);
     }
     shm_publish(cl);
-    if (!shm_wait(cl, id, 0, deadline)) {
+    if (!shm_wait(cl, id, 0, cpu, 0)) {
         return failed(cl);
     }
     status = __atomic_load_n(&cl->map.shm->reply_status, __ATOMIC_RELAXED);
@@ -672,8 +694,8 @@ static int shm_read(QmeSdClient *cl, uint32_t addr, unsigned size,
  * costs a cache-line transfer to the server's CPU, which would bound
  * the write rate.  The first request after the event loop's last
  * flush kicks it, so that the rest of a batch reaches the server soon
- * (qme_sd_client_flush() publishes); not every batch: each kick wakes
- * QEMU's main loop, which then takes the BQL the vCPU needs.
+ * (qme_sd_client_flush() publishes); the event loop decides how soon
+ * (QEMU: sockdev-client-qemu.c rate-limits its flushes).
  */
 static int shm_post(QmeSdClient *cl, uint8_t type, uint32_t addr,
                     unsigned size, uint64_t value)
@@ -760,6 +782,7 @@ static bool shm_setup(QmeSdClient *cl, int64_t deadline)
         cl->shm_published = 0;
         cl->shm_tail = 0;
         cl->shm_kicked = false;
+        cl->shm_cpu = -1;
         cl->sock_seen = __atomic_load_n(&shm->sock_seq, __ATOMIC_ACQUIRE);
         return true;
     }

@@ -729,8 +729,12 @@ static unsigned shm_serve(QmeSdServer *srv)
             break;
         }
         if (!served) {
-            __atomic_store_n(&shm->srv_cpu, sched_getcpu(),
-                             __ATOMIC_RELAXED);
+            int cpu = sched_getcpu();
+
+            /* Only when it changed: the line is QEMU's to read. */
+            if (__atomic_load_n(&shm->srv_cpu, __ATOMIC_RELAXED) != cpu) {
+                __atomic_store_n(&shm->srv_cpu, cpu, __ATOMIC_RELAXED);
+            }
         }
         /* Copied once: QEMU could change it while we look at it. */
         for (i = 0; i < sizeof(w) / 8; i++) {
