@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -40,6 +41,7 @@ struct QmeSdClient {
     unsigned timeout_ms;
 
     int fd;                 /* -1 while no server */
+    int epfd;               /* what ops->watch watches: fd; -1: fd itself */
     int error;              /* errno of the last loss */
     uint32_t caps;          /* agreed in the handshake */
     uint32_t next_id;
@@ -114,6 +116,8 @@ QmeSdClient *qme_sd_client_new(const QmeSdClientOps *ops, void *opaque,
     cl->offer = caps & QME_SD_CAP_ALL;
     cl->timeout_ms = timeout_ms;
     cl->fd = -1;
+    /* For the client's life: a connection costs no more descriptors. */
+    cl->epfd = ops->watch ? epoll_create1(EPOLL_CLOEXEC) : -1;
     cl->error = ENOTCONN;
     cl->spin_us = QME_SD_SHM_SPIN_US;
     qme_sd_shm_map_init(&cl->map);
@@ -139,6 +143,9 @@ static void client_close(QmeSdClient *cl)
     }
     if (cl->ops->watch) {
         cl->ops->watch(cl->opaque, -1);
+    }
+    if (cl->epfd >= 0) {
+        epoll_ctl(cl->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
     }
     qme_sd_shm_unmap(&cl->map);
     close(cl->fd);
@@ -169,6 +176,9 @@ void qme_sd_client_free(QmeSdClient *cl)
 {
     if (cl) {
         client_close(cl);
+        if (cl->epfd >= 0) {
+            close(cl->epfd);
+        }
         free(cl);
     }
 }
@@ -442,11 +452,31 @@ static bool await_reply(QmeSdClient *cl, uint8_t want, uint32_t id,
 
 static bool shm_wait_used(QmeSdClient *cl, uint32_t used, int64_t deadline);
 
+/*
+ * The event loop watches the socket through an epoll set of its own
+ * (ops->watch gets epfd), so that a request can take the socket out of
+ * it for as long as it waits for its reply, without telling the event
+ * loop: otherwise every reply would also wake the event loop (QEMU: its
+ * main loop, which then takes the BQL from the vCPU that already read
+ * the reply).  Taken out, only a hang-up or error still wakes it; put
+ * back, bytes already there (a message behind the reply) wake it at
+ * once.  A failing epoll_ctl() costs only those wake-ups.
+ */
+static void watch_socket(QmeSdClient *cl, bool on)
+{
+    struct epoll_event ev = { .events = on ? EPOLLIN : 0 };
+
+    if (cl->epfd >= 0 && cl->fd >= 0) {
+        epoll_ctl(cl->epfd, EPOLL_CTL_MOD, cl->fd, &ev);
+    }
+}
+
 /* Send @req (flushing posted writes first) and wait for its reply. */
 static bool call(QmeSdClient *cl, QmeSdMsg *req, uint8_t want,
                  QmeSdMsg *reply)
 {
     int64_t deadline = deadline_ms(cl);
+    bool ok;
 
     if (cl->fd < 0) {
         return false;
@@ -456,13 +486,16 @@ static bool call(QmeSdClient *cl, QmeSdMsg *req, uint8_t want,
         return false;
     }
     req->id = ++cl->next_id;
+    watch_socket(cl, false);
     if (!queue(cl, req, deadline) || !flush_tx(cl, deadline)) {
         return false;
     }
     if (cl->proto == QME_SD_PROTO_BASIC) {
         reply->size = req->size;
     }
-    return await_reply(cl, want, req->id, reply, deadline);
+    ok = await_reply(cl, want, req->id, reply, deadline);
+    watch_socket(cl, true);
+    return ok;
 }
 
 /* Shared-memory transport (sockdev-shm.h) */
@@ -1078,7 +1111,12 @@ int qme_sd_client_connect(QmeSdClient *cl, const char *address,
         return -1;
     }
     if (cl->ops->watch) {
-        cl->ops->watch(cl->opaque, cl->fd);
+        struct epoll_event ev = { .events = EPOLLIN };
+        bool ep = cl->epfd >= 0 &&
+                  epoll_ctl(cl->epfd, EPOLL_CTL_ADD, cl->fd, &ev) == 0;
+
+        /* Without epoll, the socket itself (a wake-up per reply). */
+        cl->ops->watch(cl->opaque, ep ? cl->epfd : cl->fd);
     }
     return 0;
 }
