@@ -23,6 +23,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -205,7 +206,7 @@ static bool send_all(QmeSdClient *cl, const uint8_t *buf, size_t len,
                      int64_t deadline)
 {
     while (len && cl->fd >= 0) {
-        ssize_t n = send(cl->fd, buf, len, MSG_NOSIGNAL);
+        ssize_t n = send(cl->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
         if (n > 0) {
             buf += n;
@@ -415,11 +416,17 @@ static bool process(QmeSdClient *cl, uint8_t want, uint32_t id,
     return cl->fd >= 0;
 }
 
-/* Wait on the socket for the reply of type @want and @id, by @deadline. */
+/*
+ * Wait on the socket for the reply of type @want and @id, by @deadline.
+ * The first wait is a recv() that blocks (for at most the timeout:
+ * SO_RCVTIMEO), not a poll() and then a recv(): a system call less per
+ * request, which on a VM is a microsecond.  Any further wait (a reply
+ * in pieces, messages before it) is a poll() bounded by @deadline.
+ */
 static bool await_reply(QmeSdClient *cl, uint8_t want, uint32_t id,
                         QmeSdMsg *reply, int64_t deadline)
 {
-    bool found;
+    bool found, blocked = false;
 
     for (;;) {
         struct pollfd pfd = { .fd = cl->fd, .events = POLLIN };
@@ -434,6 +441,21 @@ static bool await_reply(QmeSdClient *cl, uint8_t want, uint32_t id,
                 cl->ops->kick(cl->opaque);
             }
             return true;
+        }
+        if (!blocked) {
+            ssize_t n = recv(cl->fd, cl->rx + cl->rx_len,
+                             sizeof(cl->rx) - cl->rx_len, 0);
+
+            blocked = true;
+            if (n > 0) {
+                cl->rx_len += n;
+                continue;
+            }
+            if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                lose(cl, n == 0 ? "server closed the connection"
+                                : "receive failed", ECONNRESET);
+                return false;
+            }
         }
         left = deadline - now_ms();
         if (left <= 0) {
@@ -799,7 +821,8 @@ static bool shm_setup(QmeSdClient *cl, int64_t deadline)
         c->cmsg_len = CMSG_LEN(sizeof(int) * 3);
         memcpy(CMSG_DATA(c), (int[]){ memfd, kick_fd, wait_fd },
                sizeof(int) * 3);
-        sent = sendmsg(cl->fd, &mh, MSG_NOSIGNAL) == (ssize_t)iov.iov_len;
+        sent = sendmsg(cl->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) ==
+               (ssize_t)iov.iov_len;
         if (!sent) {
             lose(cl, "send failed", ECONNRESET);
         }
@@ -1095,11 +1118,20 @@ int qme_sd_client_connect(QmeSdClient *cl, const char *address,
     if (fd < 0) {
         return -1;
     }
-    /* Every wait is a poll() with a deadline, never a blocking call. */
-    if (a.is_unix) {
-        int fl = fcntl(fd, F_GETFL);
+    /*
+     * Blocking, but every call but one says MSG_DONTWAIT and waits in a
+     * poll() with a deadline; the one, await_reply()'s first recv(),
+     * blocks for at most the timeout.
+     */
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){
+                   .tv_sec = cl->timeout_ms / 1000,
+                   .tv_usec = cl->timeout_ms % 1000 * 1000 },
+                   sizeof(struct timeval)) < 0) {
+        int e = errno;
 
-        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+        close(fd);
+        return qme_sd_fail(err, errlen, e, "%s: %s", address, strerror(e));
     }
     cl->fd = fd;
     cl->is_unix = a.is_unix;
