@@ -8,6 +8,12 @@
  * Usage: sockdev-pingpong tcp|unix CLIENT_CPU SERVER_CPU [BATCHES [RTS]]
  * Prints: pingpong: transport=T rts=N best_batch_ns=X median_batch_ns=Y
  *
+ * Also the other floor of the shared-memory transport: every request
+ * carries the guest's virtual clock, which QEMU (without icount) derives
+ * from the host's monotonic clock, so each costs a clock_gettime().
+ * Usage: sockdev-pingpong clock CPU
+ * Prints: clock: reads=N best_ns_per_read=X (fastest of 100 batches)
+ *
  * Copyright (c) 2026 qemu-modules-extra developers
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -92,6 +98,27 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int clock_floor(int cpu)
+{
+    enum { BATCHES = 100, READS = 10000 };
+    int64_t best = INT64_MAX, sink = 0;
+    int i, j;
+
+    pin(cpu);
+    for (i = 0; i < BATCHES; i++) {
+        int64_t t0 = now_ns(), t;
+
+        for (j = 0; j < READS; j++) {
+            sink += now_ns();
+        }
+        t = now_ns() - t0;
+        best = t < best ? t : best;
+    }
+    printf("clock: reads=%d best_ns_per_read=%.1f%s\n", READS,
+           (double)best / READS, sink == 42 ? " " : "");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static int64_t batch_ns[MAX_BATCHES];
@@ -102,9 +129,12 @@ int main(int argc, char **argv)
     char path[108] = "";
     pid_t pid;
 
+    if (argc == 3 && !strcmp(argv[1], "clock")) {
+        return clock_floor(atoi(argv[2]));
+    }
     if (argc < 4 || (strcmp(argv[1], "tcp") && strcmp(argv[1], "unix"))) {
         fprintf(stderr, "usage: %s tcp|unix CLIENT_CPU SERVER_CPU "
-                "[BATCHES [RTS]]\n", argv[0]);
+                "[BATCHES [RTS]]\n       %s clock CPU\n", argv[0], argv[0]);
         return 2;
     }
     tcp = !strcmp(argv[1], "tcp");
