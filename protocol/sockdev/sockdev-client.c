@@ -1104,6 +1104,8 @@ static bool handshake(QmeSdClient *cl, const char *address,
 int qme_sd_client_connect(QmeSdClient *cl, const char *address,
                           char *err, size_t errlen)
 {
+    struct timeval tv = { .tv_sec = cl->timeout_ms / 1000,
+                          .tv_usec = cl->timeout_ms % 1000 * 1000 };
     QmeSdAddress a;
     int fd;
 
@@ -1124,10 +1126,7 @@ int qme_sd_client_connect(QmeSdClient *cl, const char *address,
      * blocks for at most the timeout.
      */
     if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){
-                   .tv_sec = cl->timeout_ms / 1000,
-                   .tv_usec = cl->timeout_ms % 1000 * 1000 },
-                   sizeof(struct timeval)) < 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
         int e = errno;
 
         close(fd);
