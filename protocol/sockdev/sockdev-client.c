@@ -30,8 +30,13 @@
 
 #include "qme/sockdev-shm.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #define TX_FLUSH    4096    /* queued posted writes sent at once */
 #define SHM_BATCH   32      /* posted requests published at once */
+#define SHM_AHEAD   16      /* slots ahead whose line a write takes early */
 
 struct QmeSdClient {
     const QmeSdClientOps *ops;
@@ -64,6 +69,7 @@ struct QmeSdClient {
     uint32_t shm_tail;      /* shm->tail when we last looked */
     bool shm_kicked;        /* the event loop will publish */
     int shm_cpu;            /* cli_cpu as we last stored it */
+    bool prefetchw;         /* the CPU can fetch a line for writing */
     uint32_t sock_seen;     /* shm->sock_seq when the socket was drained */
 };
 
@@ -121,6 +127,17 @@ QmeSdClient *qme_sd_client_new(const QmeSdClientOps *ops, void *opaque,
     cl->epfd = ops->watch ? epoll_create1(EPOLL_CLOEXEC) : -1;
     cl->error = ENOTCONN;
     cl->spin_us = QME_SD_SHM_SPIN_US;
+#if defined(__x86_64__) || defined(__i386__)
+    {
+        unsigned a, b, c, d;
+
+        /* PREFETCHW (CPUID 0x80000001 ECX bit 8); elsewhere it faults. */
+        cl->prefetchw = __get_cpuid(0x80000001, &a, &b, &c, &d) &&
+                        (c & (1u << 8));
+    }
+#else
+    cl->prefetchw = true;
+#endif
     qme_sd_shm_map_init(&cl->map);
     return cl;
 }
@@ -688,6 +705,27 @@ static bool shm_wait_used(QmeSdClient *cl, uint32_t used, int64_t deadline)
     return shm_wait(cl, 0, used, sched_getcpu(), deadline);
 }
 
+/*
+ * Ask for the cache line of ring slot @n for writing, ahead of the write.
+ * The server read it last, so our write needs the line back from its
+ * CPU; without this the write waits for that transfer at the vCPU's next
+ * locked instruction (QEMU releases the BQL after every access): 20000
+ * posted writes cross-CPU took 190-280 ns each, with it 92-96 ns.
+ */
+static void shm_prefetch(QmeSdClient *cl, uint32_t n)
+{
+    QmeSdShmSlot *sl = &cl->map.shm->ring[n & (cl->map.slots - 1)];
+
+    if (!cl->prefetchw) {
+        return;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ volatile("prefetchw %0" : : "m"(*sl));
+#else
+    __builtin_prefetch(sl, 1);
+#endif
+}
+
 /* Queue one request (not yet published).  Returns false if lost. */
 static bool shm_push(QmeSdClient *cl, uint8_t type, uint32_t addr,
                      unsigned size, uint64_t value, uint32_t id)
@@ -700,6 +738,7 @@ static bool shm_push(QmeSdClient *cl, uint8_t type, uint32_t addr,
         return false;
     }
     sl = &cl->map.shm->ring[cl->shm_head & (cl->map.slots - 1)];
+    shm_prefetch(cl, cl->shm_head + SHM_AHEAD);
     *sl = (QmeSdShmSlot){ .type = type, .size = (uint8_t)size,
                           .addr = addr, .value = value, .id = id,
                           .vtime = cl->ops->vtime ?
