@@ -58,7 +58,10 @@ typedef struct QmeSdClientOps {
                     uint8_t *buf, uint32_t len);
     /*
      * Watch @fd for input and call qme_sd_client_readable() when there
-     * is some; @fd -1: stop watching.
+     * is some; @fd -1: stop watching.  @fd is an epoll set holding the
+     * socket (the socket itself if epoll failed): a request takes the
+     * socket out of it while it waits for its reply, so that the reply
+     * does not wake the event loop too.
      */
     void (*watch)(void *opaque, int fd);
     /* Call qme_sd_client_flush() soon, from the event loop. */

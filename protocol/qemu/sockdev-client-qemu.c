@@ -16,6 +16,19 @@
 #include "qme/sockdev-client-qemu.h"
 #include "trace-qme_regs.h"
 
+/*
+ * While the guest keeps posting writes, the main loop flushes them at
+ * most once per this long: each flush is a main-loop wake-up (an eventfd
+ * write from the vCPU) that then takes the BQL from the vCPU, and with
+ * the server on QEMU's CPU a context switch to the server too.  Writes
+ * after a quiet spell are flushed at once; the last of a burst wait at
+ * most this long (a read flushes at once; so does a full batch of 4 KiB
+ * on the socket, a full ring in shared memory).  Shared memory, 20000
+ * writes, server on QEMU's CPU: 184-290 ns a write with gaps of 0-50 us,
+ * 145 ns with 200 us, 105 ns with 1 ms; on another CPU no clear effect.
+ */
+#define QC_FLUSH_GAP_NS (200 * 1000)
+
 const QEnumLookup qme_sd_absent_lookup = {
     .array = (const char *const[]) {
         [QME_SD_ABSENT_FAIL] = "fail",
@@ -39,6 +52,8 @@ struct QmeSdQemuClient {
     QEMUTimer *tick;        /* the server's timed events and lockstep */
     bool holding;           /* we stopped the virtual clock */
     QEMUBH *flush_bh;
+    QEMUTimer *flush_timer;     /* a flush held back by QC_FLUSH_GAP_NS */
+    int64_t last_flush;         /* QEMU_CLOCK_REALTIME, ns */
     /* Migrated server state waiting for a server (caller's buffer). */
     const uint8_t *pending;
     uint32_t pending_len;
@@ -80,17 +95,24 @@ static void qc_watch(void *opaque, int fd)
     }
 }
 
+/* Once per flush, from the vCPU: the first write since the last one. */
 static void qc_kick(void *opaque)
 {
     QmeSdQemuClient *qc = opaque;
+    int64_t next = qc->last_flush + QC_FLUSH_GAP_NS;
 
-    qemu_bh_schedule(qc->flush_bh);
+    if (qemu_clock_get_ns(QEMU_CLOCK_REALTIME) >= next) {
+        qemu_bh_schedule(qc->flush_bh);
+    } else {
+        timer_mod(qc->flush_timer, next);
+    }
 }
 
-static void qc_flush_bh(void *opaque)
+static void qc_flush(void *opaque)
 {
     QmeSdQemuClient *qc = opaque;
 
+    qc->last_flush = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
     qme_sd_client_flush(qc->core);
 }
 
@@ -271,7 +293,8 @@ QmeSdQemuClient *qme_sd_qemu_client_new(const char *name,
     qc->watched = -1;
     qc->reconnect = timer_new_ms(QEMU_CLOCK_REALTIME, qc_reconnect, qc);
     qc->tick = timer_new_ns(QEMU_CLOCK_VIRTUAL, qc_tick, qc);
-    qc->flush_bh = qemu_bh_new(qc_flush_bh, qc);
+    qc->flush_bh = qemu_bh_new(qc_flush, qc);
+    qc->flush_timer = timer_new_ns(QEMU_CLOCK_REALTIME, qc_flush, qc);
     return qc;
 }
 
@@ -376,6 +399,7 @@ void qme_sd_qemu_client_free(QmeSdQemuClient *qc)
     timer_free(qc->reconnect);
     timer_free(qc->tick);
     qemu_bh_delete(qc->flush_bh);
+    timer_free(qc->flush_timer);
     g_free(qc->name);
     g_free(qc->address);
     g_free(qc);

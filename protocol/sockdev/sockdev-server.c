@@ -69,12 +69,8 @@ struct QmeSdServer {
 
     /* Shared-memory transport (version 2), while a client uses it. */
     unsigned spin_us;       /* busy-wait for requests before sleeping */
-    QmeSdShm *shm;          /* NULL: socket transport */
-    size_t shm_size;
-    uint32_t shm_slots;
+    QmeSdShmMap map;        /* map.shm NULL: socket transport */
     uint32_t shm_head;      /* shm->head when we last looked */
-    int shm_wait_fd;        /* eventfd QEMU kicks when we sleep */
-    int shm_kick_fd;        /* eventfd we kick when QEMU sleeps */
     int rx_fds[3];          /* descriptors received, for SHM_SETUP */
     uint64_t vtime;         /* guest clock of the latest request, or 0 */
     int rx_nfds;
@@ -120,8 +116,7 @@ QmeSdServer *qme_sd_server_new(const QmeSdServerOps *ops, void *opaque,
     srv->port = -1;
     srv->sigfd = -1;
     srv->spin_us = QME_SD_SHM_SPIN_US;
-    srv->shm_wait_fd = -1;
-    srv->shm_kick_fd = -1;
+    qme_sd_shm_map_init(&srv->map);
     return srv;
 }
 
@@ -137,7 +132,7 @@ void qme_sd_server_set_spin(QmeSdServer *srv, unsigned spin_us)
 
 bool qme_sd_server_shm(const QmeSdServer *srv)
 {
-    return srv->shm != NULL;
+    return srv->map.shm != NULL;
 }
 
 uint64_t qme_sd_server_vtime(const QmeSdServer *srv)
@@ -154,18 +149,7 @@ static void drop_rx_fds(QmeSdServer *srv)
 
 static void shm_teardown(QmeSdServer *srv)
 {
-    if (srv->shm) {
-        munmap(srv->shm, srv->shm_size);
-        srv->shm = NULL;
-    }
-    if (srv->shm_wait_fd >= 0) {
-        close(srv->shm_wait_fd);
-        srv->shm_wait_fd = -1;
-    }
-    if (srv->shm_kick_fd >= 0) {
-        close(srv->shm_kick_fd);
-        srv->shm_kick_fd = -1;
-    }
+    qme_sd_shm_unmap(&srv->map);
     drop_rx_fds(srv);
 }
 
@@ -443,12 +427,9 @@ static int send_all(QmeSdServer *srv, const uint8_t *buf, size_t len)
 /* Wake QEMU if it sleeps waiting for us (the store before is ordered). */
 static void shm_kick_client(QmeSdServer *srv)
 {
-    uint64_t one = 1;
-
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&srv->shm->cli_sleeping, __ATOMIC_RELAXED) &&
-        write(srv->shm_kick_fd, &one, sizeof(one)) < 0) {
-        /* Counter full: QEMU has wake-ups pending anyway. */
+    if (__atomic_load_n(&srv->map.shm->cli_sleeping, __ATOMIC_RELAXED)) {
+        qme_sd_shm_kick(&srv->map);
     }
 }
 
@@ -468,8 +449,8 @@ static int send_msg(QmeSdServer *srv, const QmeSdMsg *m)
      * while it spins: the counter tells it there is something to read
      * there first (an interrupt before the reply, a DMA request).
      */
-    if (srv->shm) {
-        __atomic_fetch_add(&srv->shm->sock_seq, 1, __ATOMIC_RELEASE);
+    if (srv->map.shm) {
+        __atomic_fetch_add(&srv->map.shm->sock_seq, 1, __ATOMIC_RELEASE);
         shm_kick_client(srv);
     }
     return 0;
@@ -498,6 +479,13 @@ static void do_write(QmeSdServer *srv, uint32_t addr, unsigned size,
     }
     if (srv->ops->write) {
         srv->ops->write(srv->opaque, addr, size, value);
+    }
+}
+
+static void do_reset(QmeSdServer *srv)
+{
+    if (srv->ops->reset) {
+        srv->ops->reset(srv->opaque);
     }
 }
 
@@ -561,9 +549,7 @@ static void handle_v1(QmeSdServer *srv, const QmeSdMsg *m)
         do_write(srv, m->addr, m->size, m->value);
         return;
     case QME_SD_RESET:
-        if (srv->ops->reset) {
-            srv->ops->reset(srv->opaque);
-        }
+        do_reset(srv);
         return;
     case QME_SD_PING:
         r.type = QME_SD_PONG;
@@ -657,7 +643,7 @@ static int shm_setup(QmeSdServer *srv, const QmeSdMsg *m)
     QmeSdShm *shm;
     int seals;
 
-    if (srv->version < 2 || srv->shm || srv->rx_nfds != 3) {
+    if (srv->version < 2 || srv->map.shm || srv->rx_nfds != 3) {
         slog(srv, "sockdev-server: SHM_SETUP needs version 2 and 3 "
              "descriptors (have %d)\n", srv->rx_nfds);
         goto refuse;
@@ -686,17 +672,15 @@ static int shm_setup(QmeSdServer *srv, const QmeSdMsg *m)
         slog(srv, "sockdev-server: SHM_SETUP: bad header\n");
         goto refuse;
     }
-    srv->shm = shm;
-    srv->shm_size = m->shm_size;
-    srv->shm_slots = slots;
+    srv->map = (QmeSdShmMap){ .shm = shm, .size = m->shm_size,
+                              .slots = slots, .wait_fd = srv->rx_fds[1],
+                              .kick_fd = srv->rx_fds[2] };
     srv->shm_head = 0;
     close(srv->rx_fds[0]);
-    srv->shm_wait_fd = srv->rx_fds[1];
-    srv->shm_kick_fd = srv->rx_fds[2];
     srv->rx_nfds = 0;
     /* Whatever they are, they must never block us. */
-    fcntl(srv->shm_wait_fd, F_SETFL, O_NONBLOCK);
-    fcntl(srv->shm_kick_fd, F_SETFL, O_NONBLOCK);
+    fcntl(srv->map.wait_fd, F_SETFL, O_NONBLOCK);
+    fcntl(srv->map.kick_fd, F_SETFL, O_NONBLOCK);
     __atomic_store_n(&shm->srv_cpu, sched_getcpu(), __ATOMIC_RELAXED);
     return 0;
 
@@ -712,10 +696,27 @@ static void shm_violation(QmeSdServer *srv, const char *what)
     close_client(srv, "protocol error");
 }
 
+/*
+ * Answer the request QEMU waits for (reply_id last: the reply is
+ * complete), unless the handler dropped the client meanwhile (@shm is
+ * the memory the request came from).
+ */
+static void shm_reply(QmeSdServer *srv, QmeSdShm *shm, uint32_t id,
+                      uint32_t status, uint64_t value)
+{
+    if (srv->map.shm != shm) {
+        return;
+    }
+    __atomic_store_n(&shm->reply_value, value, __ATOMIC_RELAXED);
+    __atomic_store_n(&shm->reply_status, status, __ATOMIC_RELAXED);
+    __atomic_store_n(&shm->reply_id, id, __ATOMIC_RELEASE);
+    shm_kick_client(srv);
+}
+
 /* One request from the ring (already copied out of shared memory). */
 static void shm_handle(QmeSdServer *srv, const QmeSdShmSlot *sl)
 {
-    QmeSdShm *shm = srv->shm;
+    QmeSdShm *shm = srv->map.shm;
     uint64_t value;
     uint32_t status;
 
@@ -730,13 +731,7 @@ static void shm_handle(QmeSdServer *srv, const QmeSdShmSlot *sl)
             break;
         }
         status = do_read(srv, sl->addr, sl->size, &value);
-        if (srv->shm != shm) {
-            return;     /* the device dropped the client */
-        }
-        __atomic_store_n(&shm->reply_value, value, __ATOMIC_RELAXED);
-        __atomic_store_n(&shm->reply_status, status, __ATOMIC_RELAXED);
-        __atomic_store_n(&shm->reply_id, sl->id, __ATOMIC_RELEASE);
-        shm_kick_client(srv);
+        shm_reply(srv, shm, sl->id, status, value);
         return;
     case QME_SD_WRITE:
         if (!qme_sd_access_ok(UINT32_MAX, 0, sl->size) ||
@@ -746,9 +741,7 @@ static void shm_handle(QmeSdServer *srv, const QmeSdShmSlot *sl)
         do_write(srv, sl->addr, sl->size, sl->value);
         return;
     case QME_SD_RESET:
-        if (srv->ops->reset) {
-            srv->ops->reset(srv->opaque);
-        }
+        do_reset(srv);
         return;
     case QME_SD_EVENT:
     case QME_SD_SYNC:
@@ -761,13 +754,7 @@ static void shm_handle(QmeSdServer *srv, const QmeSdShmSlot *sl)
         } else {
             do_sync(srv, sl->vtime);
         }
-        if (srv->shm != shm) {
-            return;
-        }
-        __atomic_store_n(&shm->reply_value, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&shm->reply_status, QME_SD_ST_OK, __ATOMIC_RELAXED);
-        __atomic_store_n(&shm->reply_id, sl->id, __ATOMIC_RELEASE);
-        shm_kick_client(srv);
+        shm_reply(srv, shm, sl->id, QME_SD_ST_OK, 0);
         return;
     }
     shm_violation(srv, "bad request in the ring");
@@ -784,10 +771,10 @@ static void shm_handle(QmeSdServer *srv, const QmeSdShmSlot *sl)
 static unsigned shm_serve(QmeSdServer *srv)
 {
     uint32_t head;
-    QmeSdShm *shm = srv->shm;
+    QmeSdShm *shm = srv->map.shm;
     unsigned served = 0;
 
-    while (srv->shm == shm && shm) {
+    while (srv->map.shm == shm && shm) {
         uint32_t tail = __atomic_load_n(&shm->tail, __ATOMIC_RELAXED);
         uint64_t w[sizeof(QmeSdShmSlot) / 8];
         QmeSdShmSlot sl;
@@ -805,18 +792,22 @@ static unsigned shm_serve(QmeSdServer *srv)
             }
             break;
         }
-        if (head - tail > srv->shm_slots) {
+        if (head - tail > srv->map.slots) {
             shm_violation(srv, "ring index out of range");
             break;
         }
         if (!served) {
-            __atomic_store_n(&shm->srv_cpu, sched_getcpu(),
-                             __ATOMIC_RELAXED);
+            int cpu = sched_getcpu();
+
+            /* Only when it changed: the line is QEMU's to read. */
+            if (__atomic_load_n(&shm->srv_cpu, __ATOMIC_RELAXED) != cpu) {
+                __atomic_store_n(&shm->srv_cpu, cpu, __ATOMIC_RELAXED);
+            }
         }
         /* Copied once: QEMU could change it while we look at it. */
         for (i = 0; i < sizeof(w) / 8; i++) {
             w[i] = __atomic_load_n((uint64_t *)&shm->ring[tail &
-                                   (srv->shm_slots - 1)] + i,
+                                   (srv->map.slots - 1)] + i,
                                    __ATOMIC_RELAXED);
         }
         memcpy(&sl, w, sizeof(sl));
@@ -834,26 +825,24 @@ static unsigned shm_serve(QmeSdServer *srv)
  */
 static int shm_before_sleep(QmeSdServer *srv, int timeout_ms)
 {
-    if (!srv->shm) {
+    if (!srv->map.shm) {
         return timeout_ms;
     }
-    __atomic_store_n(&srv->shm->srv_sleeping, 1, __ATOMIC_SEQ_CST);
-    return __atomic_load_n(&srv->shm->head, __ATOMIC_SEQ_CST) !=
-           __atomic_load_n(&srv->shm->tail, __ATOMIC_RELAXED) ? 0
+    __atomic_store_n(&srv->map.shm->srv_sleeping, 1, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&srv->map.shm->head, __ATOMIC_SEQ_CST) !=
+           __atomic_load_n(&srv->map.shm->tail, __ATOMIC_RELAXED) ? 0
                                                               : timeout_ms;
 }
 
 /* After the sleep: reset the doorbell, serve the ring. */
 static void shm_after_sleep(QmeSdServer *srv, bool kicked)
 {
-    uint64_t count;
-
-    if (!srv->shm) {
+    if (!srv->map.shm) {
         return;
     }
-    __atomic_store_n(&srv->shm->srv_sleeping, 0, __ATOMIC_RELAXED);
-    if (kicked && read(srv->shm_wait_fd, &count, sizeof(count)) < 0) {
-        /* Nothing to reset: a spurious wake-up. */
+    __atomic_store_n(&srv->map.shm->srv_sleeping, 0, __ATOMIC_RELAXED);
+    if (kicked) {
+        qme_sd_shm_ack(&srv->map);
     }
     shm_serve(srv);
 }
@@ -879,8 +868,8 @@ static bool shm_spin(QmeSdServer *srv, int timeout_ms)
     if (timeout_ms >= 0 && spin > (int64_t)timeout_ms * 1000000) {
         spin = (int64_t)timeout_ms * 1000000;
     }
-    if (!srv->shm || !spin ||
-        __atomic_load_n(&srv->shm->cli_cpu, __ATOMIC_RELAXED) ==
+    if (!srv->map.shm || !spin ||
+        __atomic_load_n(&srv->map.shm->cli_cpu, __ATOMIC_RELAXED) ==
         sched_getcpu()) {
         return false;
     }
@@ -889,7 +878,7 @@ static bool shm_spin(QmeSdServer *srv, int timeout_ms)
         if (shm_serve(srv)) {
             return true;
         }
-        if (!srv->shm || (++n % 64 == 0 && now_ns() > end)) {
+        if (!srv->map.shm || (++n % 64 == 0 && now_ns() > end)) {
             return false;
         }
         qme_sd_shm_relax();
@@ -1065,14 +1054,14 @@ int qme_sd_server_pollfds(QmeSdServer *srv, struct pollfd *fds, int max)
     if (n < max && srv->cfd >= 0) {
         fds[n++] = (struct pollfd){ .fd = srv->cfd, .events = POLLIN };
     }
-    if (n < max && srv->shm) {
+    if (n < max && srv->map.shm) {
         uint64_t one = 1;
 
-        fds[n++] = (struct pollfd){ .fd = srv->shm_wait_fd,
+        fds[n++] = (struct pollfd){ .fd = srv->map.wait_fd,
                                     .events = POLLIN };
         /* Requests already there: make the caller's poll() return. */
         if (shm_before_sleep(srv, -1) == 0 &&
-            write(srv->shm_wait_fd, &one, sizeof(one)) < 0) {
+            write(srv->map.wait_fd, &one, sizeof(one)) < 0) {
             /* Counter full: poll() returns at once anyway. */
         }
     }
@@ -1098,7 +1087,7 @@ int qme_sd_server_dispatch(QmeSdServer *srv, const struct pollfd *fds, int n)
             accept_client(srv);
         } else if (fds[i].fd == srv->cfd) {
             client_readable(srv);
-        } else if (srv->shm && fds[i].fd == srv->shm_wait_fd) {
+        } else if (srv->map.shm && fds[i].fd == srv->map.wait_fd) {
             kicked = true;
         }
     }
@@ -1188,7 +1177,7 @@ static int dma(QmeSdServer *srv, uint8_t type, uint64_t addr, void *rbuf,
         /* Requests keep coming meanwhile, through the ring too. */
         struct pollfd pfd[2] = {
             { .fd = srv->cfd, .events = POLLIN },
-            { .fd = srv->shm ? srv->shm_wait_fd : -1, .events = POLLIN },
+            { .fd = srv->map.shm ? srv->map.wait_fd : -1, .events = POLLIN },
         };
         int64_t left = deadline - now_ms();
 
