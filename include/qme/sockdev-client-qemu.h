@@ -8,7 +8,9 @@
  * (guest-error log and a warning) and looked for again every
  * reconnect_ms by a timer; the first connection follows an on-absent
  * policy; the server's state is saved and restored for migration, once
- * it is there.  Register accesses go straight to the core client
+ * it is there; the server's timed events and lockstep (version 2) run on
+ * one QEMU_CLOCK_VIRTUAL timer, with the clock held while the server
+ * catches up.  Register accesses go straight to the core client
  * (qme_sd_qemu_client_core()) on the vCPU thread, under the BQL.
  *
  * Copyright (c) 2026 qemu-modules-extra developers
