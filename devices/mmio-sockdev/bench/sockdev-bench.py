@@ -23,11 +23,14 @@ import tempfile
 
 FW, SERVER, PINGPONG = sys.argv[1:4]
 QEMU = os.environ.get('QME_QEMU', 'qemu-system-aarch64')
-# Only the module under test is loaded into the timed QEMU.
-TMP = tempfile.mkdtemp(prefix='sockdev-bench-')
+if not all(k in os.environ for k in ('QME_BUILD_ROOT', 'QME_LOADER')):
+    sys.exit('sockdev-bench: run it through meson (meson test -C BUILD '
+             '--benchmark mmio-sockdev-mmio): QME_BUILD_ROOT and QME_LOADER '
+             'are not set')
 # Only the module under test is loaded into the timed QEMU: a folder of
 # its own holds it (the build tree's devices/ has every module; the
 # server moved to devices/sockdev-uart/, away from it).
+TMP = tempfile.mkdtemp(prefix='sockdev-bench-')
 MODULES = os.path.join(TMP, 'modules')
 os.mkdir(MODULES)
 os.symlink(os.path.join(os.environ['QME_BUILD_ROOT'], 'devices',
