@@ -59,7 +59,16 @@ typedef struct QmeSdShm {
      * every (batch of) request(s), the rest below rarely.
      */
     uint32_t head;          /* QEMU: requests published (free-running) */
-    uint8_t pad1[QME_SD_SHM_CACHELINE - 4];
+    /*
+     * Written by QEMU before @head: the request it now waits for (READ,
+     * SYNC, EVENT), number @wait_n, which ring[] holds too.  The copy
+     * reaches a polling server with the index, in one cache-line
+     * transfer instead of two.  @wait_n == @head: the last request
+     * published is posted, no copy.
+     */
+    uint32_t wait_n;
+    QmeSdShmSlot wait_req;
+    uint8_t pad1[QME_SD_SHM_CACHELINE - 8 - sizeof(QmeSdShmSlot)];
     uint32_t tail;          /* server: requests taken (free-running) */
     uint8_t pad2[QME_SD_SHM_CACHELINE - 4];
 

@@ -71,6 +71,7 @@ struct QmeSdServer {
     unsigned spin_us;       /* busy-wait for requests before sleeping */
     QmeSdShmMap map;        /* map.shm NULL: socket transport */
     uint32_t shm_head;      /* shm->head when we last looked */
+    uint32_t shm_wait_n;    /* shm->wait_n read with it */
     int rx_fds[3];          /* descriptors received, for SHM_SETUP */
     uint64_t vtime;         /* guest clock of the latest request, or 0 */
     int rx_nfds;
@@ -676,6 +677,7 @@ static int shm_setup(QmeSdServer *srv, const QmeSdMsg *m)
                               .slots = slots, .wait_fd = srv->rx_fds[1],
                               .kick_fd = srv->rx_fds[2] };
     srv->shm_head = 0;
+    srv->shm_wait_n = 0;
     close(srv->rx_fds[0]);
     srv->rx_nfds = 0;
     /* Whatever they are, they must never block us. */
@@ -777,12 +779,14 @@ static unsigned shm_serve(QmeSdServer *srv)
     while (srv->map.shm == shm && shm) {
         uint32_t tail = __atomic_load_n(&shm->tail, __ATOMIC_RELAXED);
         uint64_t w[sizeof(QmeSdShmSlot) / 8];
+        const QmeSdShmSlot *src;
         QmeSdShmSlot sl;
         unsigned i;
 
         /* QEMU's index only when ours is used up: it is QEMU's line. */
         if (srv->shm_head == tail) {
             srv->shm_head = __atomic_load_n(&shm->head, __ATOMIC_ACQUIRE);
+            srv->shm_wait_n = __atomic_load_n(&shm->wait_n, __ATOMIC_RELAXED);
         }
         head = srv->shm_head;
         if (head == tail) {
@@ -804,10 +808,14 @@ static unsigned shm_serve(QmeSdServer *srv)
                 __atomic_store_n(&shm->srv_cpu, cpu, __ATOMIC_RELAXED);
             }
         }
-        /* Copied once: QEMU could change it while we look at it. */
+        /*
+         * Copied once: QEMU could change it while we look at it.  The
+         * request QEMU waits for from the index's line, which we have.
+         */
+        src = tail == srv->shm_wait_n ? &shm->wait_req
+                                      : &shm->ring[tail & (srv->map.slots - 1)];
         for (i = 0; i < sizeof(w) / 8; i++) {
-            w[i] = __atomic_load_n((uint64_t *)&shm->ring[tail &
-                                   (srv->map.slots - 1)] + i,
+            w[i] = __atomic_load_n((const uint64_t *)src + i,
                                    __ATOMIC_RELAXED);
         }
         memcpy(&sl, w, sizeof(sl));

@@ -7,9 +7,20 @@
  */
 #include "sockdev-internal.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+/* The layout PROTOCOL.md gives, which other implementations follow. */
+_Static_assert(sizeof(QmeSdShmSlot) == 32, "ring slot size");
+_Static_assert(offsetof(QmeSdShm, head) == 64 &&
+               offsetof(QmeSdShm, wait_req) == 72 &&
+               offsetof(QmeSdShm, tail) == 128 &&
+               offsetof(QmeSdShm, cli_sleeping) == 192 &&
+               offsetof(QmeSdShm, srv_sleeping) == 256 &&
+               offsetof(QmeSdShm, reply_id) == 320 &&
+               offsetof(QmeSdShm, ring) == 384, "shared memory layout");
 
 void qme_sd_shm_map_init(QmeSdShmMap *map)
 {

@@ -613,7 +613,7 @@ static void test_shm_hostile_client(const char *dir)
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/hostile.sock", dir);
     snprintf(address, sizeof(address), "unix:%s", sa.sun_path);
     dev_start(&d, address, WINDOW);
-    for (k = 0; k < 3; k++) {
+    for (k = 0; k < 5; k++) {
         int fd = socket(AF_UNIX, SOCK_STREAM, 0);
         int fds[3] = {
             memfd_create("t", MFD_ALLOW_SEALING),
@@ -642,6 +642,35 @@ static void test_shm_hostile_client(const char *dir)
                r.status == QME_SD_ST_ERROR &&
                raw_call(fd, &ping, NULL, 0, &r) == QME_SD_PONG,
                "unsealed memory: refused, the socket still serves");
+        } else if (k >= 3) {
+            QmeSdShmSlot read = { .type = QME_SD_READ, .size = 4,
+                                  .vtime = 1, .id = 40 + k };
+            QmeSdShmSlot junk = { .type = 0x77, .size = 4 };
+            int i;
+
+            /*
+             * 3: the request QEMU waits for, copied into the index's
+             * line (wait_n = its number), is what the server takes;
+             * 4: wait_n == head says no copy, the ring is the request.
+             */
+            shm->ring[0] = k == 3 ? junk : read;
+            shm->wait_req = k == 3 ? read : junk;
+            __atomic_store_n(&shm->wait_n, k == 3 ? 0 : 1, __ATOMIC_RELAXED);
+            __atomic_store_n(&shm->head, 1, __ATOMIC_SEQ_CST);
+            if (write(fds[1], &one, sizeof(one)) != sizeof(one)) {
+                ok(false, "doorbell: %s", strerror(errno));
+            }
+            for (i = 0; i < 1000 && __atomic_load_n(&shm->reply_id,
+                                                    __ATOMIC_ACQUIRE) !=
+                 (uint32_t)(40 + k); i++) {
+                usleep(1000);
+            }
+            ok(shm->reply_id == (uint32_t)(40 + k) &&
+               shm->reply_status == QME_SD_ST_OK &&
+               raw_call(fd, &ping, NULL, 0, &r) == QME_SD_PONG,
+               "a read %s: answered, the client kept",
+               k == 3 ? "in the index's line (wait_req)"
+                      : "in the ring, wait_n == head");
         } else {
             ok(r.type == QME_SD_SHM_SETUP_REPLY && r.status == QME_SD_ST_OK,
                "hostile client %d: sealed memory accepted", k);
