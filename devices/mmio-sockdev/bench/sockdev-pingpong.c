@@ -14,9 +14,10 @@
  * Usage: sockdev-pingpong clock CPU
  * Prints: clock: reads=N best_ns_per_read=X (fastest of 100 batches)
  *
- * And the floor of its read round trip: a cache line bounced between two
- * processes on the two CPUs (a read moves at least three lines: the
- * request's index and slot to the server, the reply back).
+ * And the scale of its read round trip: a cache line bounced between two
+ * processes on the two CPUs (a read moves the request, which rides in
+ * the line of the ring index, to the server and the reply back: two
+ * one-way transfers, about one such round trip).
  * Usage: sockdev-pingpong line CLIENT_CPU SERVER_CPU
  * Prints: line: rts=N best_ns_per_rt=X (fastest of 100 batches)
  *
