@@ -2185,6 +2185,36 @@ uint16_t qme_pci_find_ext_cap(QmePciDev *d, uint16_t cap_id)
     return 0;
 }
 
+void qme_pci_fixture_start(QmePciFixture *f, uint16_t vendor_id,
+                           uint16_t device_id, const char *args_fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, args_fmt);
+    f->qt = qme_qtest_startv(args_fmt, ap);
+    va_end(ap);
+    f->dev = f->qt ? qme_pci_find(f->qt, vendor_id, device_id, 0) : NULL;
+}
+
+bool qme_pci_fixture_ready(QmePciFixture *f, bool bars)
+{
+    g_assert_nonnull(f->qt);
+    g_assert_nonnull(f->dev);
+    if (!f->qt || !f->dev) {
+        return false;
+    }
+    if (bars) {
+        g_assert_true(qme_pci_assign_bars(f->dev));
+    }
+    return qme_qtest_ok(f->qt);
+}
+
+void qme_pci_fixture_stop(QmePciFixture *f, gconstpointer data)
+{
+    g_free(f->dev);
+    qme_qtest_quit(f->qt);
+}
+
 bool qme_pci_msi_enable(QmePciDev *d, uint64_t addr, uint16_t data)
 {
     uint8_t cap = qme_pci_find_cap(d, PCI_CAP_ID_MSI);

@@ -355,6 +355,27 @@ uint8_t qme_pci_find_cap(QmePciDev *d, uint8_t cap_id);
 uint16_t qme_pci_find_ext_cap(QmePciDev *d, uint16_t cap_id);
 
 /*
+ * One PCI function under test, for g_test_add(QmePciFixture): the setup
+ * calls qme_pci_fixture_start(), each test begins with
+ * qme_pci_fixture_ready(), and qme_pci_fixture_stop is the teardown.
+ */
+typedef struct QmePciFixture {
+    QmeQTest *qt;
+    QmePciDev *dev;         /* NULL if QEMU or the function is missing */
+} QmePciFixture;
+
+/* Start QEMU as qme_qtest_start() does, find the first such function. */
+void qme_pci_fixture_start(QmePciFixture *f, uint16_t vendor_id,
+                           uint16_t device_id, const char *args_fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+/*
+ * Asserts that start-up worked and, with @bars, assigns the BARs.
+ * Returns whether the test can go on.
+ */
+bool qme_pci_fixture_ready(QmePciFixture *f, bool bars);
+void qme_pci_fixture_stop(QmePciFixture *f, gconstpointer data);
+
+/*
  * Enable MSI (one vector) with message address @addr and data @data, and
  * bus mastering.  With @addr in guest RAM, a test sees the message as the
  * data word written there.  Returns false if the device has no MSI.

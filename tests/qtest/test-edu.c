@@ -49,43 +49,16 @@
 
 #define EDU_ARGS "-device edu,addr=04.0,dma_mask=0xffffffffffffffff"
 
-typedef struct Fixture {
-    QmeQTest *qt;
-    QmePciDev *dev;
-} Fixture;
-
-static void setup(Fixture *f, gconstpointer data)
+static void setup(QmePciFixture *f, gconstpointer data)
 {
-    f->qt = qme_qtest_start(EDU_ARGS);
-    f->dev = f->qt ? qme_pci_find(f->qt, EDU_VENDOR_ID, EDU_DEVICE_ID, 0)
-                   : NULL;
+    qme_pci_fixture_start(f, EDU_VENDOR_ID, EDU_DEVICE_ID, EDU_ARGS);
 }
 
-static void teardown(Fixture *f, gconstpointer data)
-{
-    g_free(f->dev);
-    qme_qtest_quit(f->qt);
-}
-
-/* Start-up must have worked; with BARs assigned if @bars. */
-static bool ready(Fixture *f, bool bars)
-{
-    g_assert_nonnull(f->qt);
-    g_assert_nonnull(f->dev);
-    if (!f->qt || !f->dev) {
-        return false;
-    }
-    if (bars) {
-        g_assert_true(qme_pci_assign_bars(f->dev));
-    }
-    return qme_qtest_ok(f->qt);
-}
-
-static void test_ids(Fixture *f, gconstpointer data)
+static void test_ids(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
 
-    if (!ready(f, false)) {
+    if (!qme_pci_fixture_ready(f, false)) {
         return;
     }
     g_assert_cmphex(d->devfn, ==, QME_PCI_DEVFN(EDU_SLOT, 0));
@@ -107,12 +80,12 @@ static void test_ids(Fixture *f, gconstpointer data)
     g_assert_null(qme_pci_find(f->qt, EDU_VENDOR_ID, EDU_DEVICE_ID, 1));
 }
 
-static void test_bar_sizing(Fixture *f, gconstpointer data)
+static void test_bar_sizing(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     int i;
 
-    if (!ready(f, false)) {
+    if (!qme_pci_fixture_ready(f, false)) {
         return;
     }
     g_assert_true(qme_pci_bar_probe(d, 0));
@@ -136,11 +109,11 @@ static void test_bar_sizing(Fixture *f, gconstpointer data)
     g_assert_cmphex(qme_pci_config_readw(d, 0x04) & 0x7, ==, 0x6);
 }
 
-static void test_ident_liveness(Fixture *f, gconstpointer data)
+static void test_ident_liveness(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     g_assert_cmphex(qme_pci_bar_readl(d, 0, EDU_REG_IDENT), ==, EDU_IDENT);
@@ -161,12 +134,12 @@ static void test_ident_liveness(Fixture *f, gconstpointer data)
     g_assert_cmphex(qme_pci_bar_readl(d, 0, EDU_REG_IDENT), ==, EDU_IDENT);
 }
 
-static void test_factorial(Fixture *f, gconstpointer data)
+static void test_factorial(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     /* Computed by a device thread: poll the status register. */
@@ -181,12 +154,12 @@ static void test_factorial(Fixture *f, gconstpointer data)
                      479001600);
 }
 
-static void test_msi(Fixture *f, gconstpointer data)
+static void test_msi(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     uint8_t cap;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     cap = qme_pci_find_cap(d, 0x05);
@@ -213,13 +186,13 @@ static void test_msi(Fixture *f, gconstpointer data)
     g_assert_cmphex(qme_qtest_readl(f->qt, MSI_ADDR), ==, 0);
 }
 
-static void test_intx(Fixture *f, gconstpointer data)
+static void test_intx(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     /* virt swizzles INTA of slot s to SPI 3 + s % 4 (GIC input s % 4 + 3) */
     int line = QME_VIRT_PCIE_SPI_BASE + EDU_SLOT % 4;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     if (!qme_qtest_intercept_gic(f->qt)) {
@@ -252,14 +225,14 @@ static void test_intx(Fixture *f, gconstpointer data)
     g_assert_cmpuint(qme_qtest_irq_raise_count(f->qt, line), ==, 0);
 }
 
-static void test_dma_clock(Fixture *f, gconstpointer data)
+static void test_dma_clock(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     uint8_t pattern[256], back[256];
     int64_t t0, t1;
     int i;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     for (i = 0; i < sizeof(pattern); i++) {
@@ -299,12 +272,12 @@ static void test_dma_clock(Fixture *f, gconstpointer data)
                     0);
 }
 
-static void test_reset(Fixture *f, gconstpointer data)
+static void test_reset(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     uint8_t cap;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     cap = qme_pci_find_cap(d, 0x05);
@@ -321,7 +294,7 @@ static void test_reset(Fixture *f, gconstpointer data)
     g_assert_cmphex(qme_pci_bar_readl(d, 0, EDU_REG_IDENT), ==, EDU_IDENT);
 }
 
-static void test_qmp(Fixture *f, gconstpointer data)
+static void test_qmp(QmePciFixture *f, gconstpointer data)
 {
     g_autofree char *r = NULL;
     g_autofree char *status = NULL;
@@ -329,7 +302,7 @@ static void test_qmp(Fixture *f, gconstpointer data)
     g_autofree char *out = NULL;
     g_autofree char *path = NULL;
 
-    if (!ready(f, false)) {
+    if (!qme_pci_fixture_ready(f, false)) {
         return;
     }
     r = qme_qtest_qmp(f->qt, "{\"execute\": \"query-status\"}");
@@ -353,7 +326,7 @@ static void test_qmp(Fixture *f, gconstpointer data)
     g_assert_cmpstr(path, ==, "/machine/peripheral-anon/device[0]");
 }
 
-static void test_migration(Fixture *f, gconstpointer data)
+static void test_migration(QmePciFixture *f, gconstpointer data)
 {
     g_autofree char *dir = NULL;
     g_autofree char *file = NULL;
@@ -362,7 +335,7 @@ static void test_migration(Fixture *f, gconstpointer data)
     uint8_t pattern[4096], back[4096];
     int i;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     dir = g_dir_make_tmp("qme-edu-mig-XXXXXX", NULL);
@@ -496,7 +469,7 @@ int main(int argc, char **argv)
     g_test_set_nonfatal_assertions();
 
 #define ADD(path, fn) \
-    g_test_add(path, Fixture, NULL, setup, fn, teardown)
+    g_test_add(path, QmePciFixture, NULL, setup, fn, qme_pci_fixture_stop)
     ADD("/edu/pci/ids", test_ids);
     ADD("/edu/pci/bar-sizing", test_bar_sizing);
     ADD("/edu/mmio/ident-liveness", test_ident_liveness);

@@ -30,45 +30,33 @@
 #define PCI_COMMAND_HI          0x05    /* high byte of the command register */
 #define PCI_COMMAND_INTX_OFF    0x400
 
-typedef struct Fixture {
-    QmeQTest *qt;
-    QmePciDev *dev;
-} Fixture;
-
-static void setup_args(Fixture *f, const char *extra)
+static void setup_args(QmePciFixture *f, const char *extra)
 {
-    f->qt = qme_qtest_start(DEV_ARGS "%s", extra ? extra : "");
-    f->dev = f->qt ? qme_pci_find(f->qt, MPN_VENDOR_ID, MPN_DEVICE_ID, 0)
-                   : NULL;
+    qme_pci_fixture_start(f, MPN_VENDOR_ID, MPN_DEVICE_ID, DEV_ARGS "%s",
+                          extra ? extra : "");
     g_assert_nonnull(f->dev);
     if (f->dev) {
         g_assert_true(qme_pci_assign_bars(f->dev));
     }
 }
 
-static void setup(Fixture *f, gconstpointer data)
+static void setup(QmePciFixture *f, gconstpointer data)
 {
     setup_args(f, data);
 }
 
-static void teardown(Fixture *f, gconstpointer data)
-{
-    g_free(f->dev);
-    qme_qtest_quit(f->qt);
-}
-
-static uint32_t reg_read(Fixture *f, unsigned off)
+static uint32_t reg_read(QmePciFixture *f, unsigned off)
 {
     return qme_pci_bar_readl(f->dev, 0, off);
 }
 
-static void reg_write(Fixture *f, unsigned off, uint32_t val)
+static void reg_write(QmePciFixture *f, unsigned off, uint32_t val)
 {
     qme_pci_bar_writel(f->dev, 0, off, val);
 }
 
 /* Program MSI-X entry @v to write @data at MSG_BASE + 16 * v, unmasked. */
-static void msix_entry(Fixture *f, unsigned v, uint32_t data, bool masked)
+static void msix_entry(QmePciFixture *f, unsigned v, uint32_t data, bool masked)
 {
     qme_pci_bar_writel(f->dev, 1, v * 16 + 0, (uint32_t)(MSG_BASE + 16 * v));
     qme_pci_bar_writel(f->dev, 1, v * 16 + 4, (MSG_BASE + 16 * v) >> 32);
@@ -76,7 +64,7 @@ static void msix_entry(Fixture *f, unsigned v, uint32_t data, bool masked)
     qme_pci_bar_writel(f->dev, 1, v * 16 + 12, masked);
 }
 
-static void msix_setup(Fixture *f, unsigned nvec)
+static void msix_setup(QmePciFixture *f, unsigned nvec)
 {
     unsigned v;
 
@@ -87,7 +75,7 @@ static void msix_setup(Fixture *f, unsigned nvec)
     }
 }
 
-static uint32_t msg(Fixture *f, unsigned v)
+static uint32_t msg(QmePciFixture *f, unsigned v)
 {
     return qme_qtest_readl(f->qt, MSG_BASE + 16 * v);
 }
@@ -122,7 +110,7 @@ static void test_stage_basic(void)
     qme_qtest_quit(qt);
 }
 
-static void test_stage_mmio(Fixture *f, gconstpointer data)
+static void test_stage_mmio(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
 
@@ -143,7 +131,7 @@ static void test_stage_mmio(Fixture *f, gconstpointer data)
     g_assert_cmphex(reg_read(f, MPN_REG_VECTORS), ==, 0);
 }
 
-static void test_stage_msi_layout(Fixture *f, gconstpointer data)
+static void test_stage_msi_layout(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     uint16_t ctrl;
@@ -168,7 +156,7 @@ static void test_stage_msi_layout(Fixture *f, gconstpointer data)
     g_assert_cmphex(qme_pci_bar_readl(d, 1, 0x10), ==, 0);
 }
 
-static void test_msix_layout(Fixture *f, gconstpointer data)
+static void test_msix_layout(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     unsigned n = data ? 2048 : 4;
@@ -261,7 +249,7 @@ static void test_conventional(gconstpointer data)
     qme_qtest_quit(qt);
 }
 
-static void test_msix_vectors(Fixture *f, gconstpointer data)
+static void test_msix_vectors(QmePciFixture *f, gconstpointer data)
 {
     unsigned v, count;
 
@@ -291,7 +279,7 @@ static void test_msix_vectors(Fixture *f, gconstpointer data)
     g_assert_cmphex(reg_read(f, MPN_REG_DOORBELL), ==, 0xffffffff);
 }
 
-static void test_msix_mask_pba(Fixture *f, gconstpointer data)
+static void test_msix_mask_pba(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
 
@@ -324,7 +312,7 @@ static void test_msix_mask_pba(Fixture *f, gconstpointer data)
 }
 
 /* MSI with @mme (log2) vectors enabled, data base 0x4320. */
-static void msi_setup(Fixture *f, unsigned mme)
+static void msi_setup(QmePciFixture *f, unsigned mme)
 {
     QmePciDev *d = f->dev;
     uint16_t ctrl = qme_pci_config_readw(d, 0x42);
@@ -336,7 +324,7 @@ static void msi_setup(Fixture *f, unsigned mme)
     qme_qtest_writel(f->qt, MSG_BASE, POISON);
 }
 
-static void test_msi_vectors(Fixture *f, gconstpointer data)
+static void test_msi_vectors(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     unsigned v;
@@ -374,7 +362,7 @@ static void test_msi_vectors(Fixture *f, gconstpointer data)
     g_assert_cmphex(qme_qtest_readl(f->qt, MSG_BASE), ==, 0x4321);
 }
 
-static void test_intx(Fixture *f, gconstpointer data)
+static void test_intx(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     int line = QME_VIRT_PCIE_SPI_BASE + SLOT % 4;
@@ -412,7 +400,7 @@ static void test_intx(Fixture *f, gconstpointer data)
  * disabled while asserted keeps QEMU alive (it used to abort in
  * pcibus_reset(): found by the device storm, tests/storm).
  */
-static void test_intx_disable_byte(Fixture *f, gconstpointer data)
+static void test_intx_disable_byte(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     int line = QME_VIRT_PCIE_SPI_BASE + SLOT % 4;
@@ -442,7 +430,7 @@ static void test_intx_disable_byte(Fixture *f, gconstpointer data)
     g_assert_false(qme_qtest_irq_level(f->qt, line));
 }
 
-static void fill(Fixture *f, uint64_t addr, uint8_t *buf, size_t len,
+static void fill(QmePciFixture *f, uint64_t addr, uint8_t *buf, size_t len,
                  unsigned seed)
 {
     size_t i;
@@ -453,7 +441,7 @@ static void fill(Fixture *f, uint64_t addr, uint8_t *buf, size_t len,
     qme_qtest_memwrite(f->qt, addr, buf, len);
 }
 
-static uint32_t dma(Fixture *f, unsigned dir, uint64_t src, uint64_t dst,
+static uint32_t dma(QmePciFixture *f, unsigned dir, uint64_t src, uint64_t dst,
                     uint32_t len, uint32_t extra)
 {
     qme_pci_bar_writeq(f->dev, 0, MPN_REG_DMA_SRC, src);
@@ -465,7 +453,7 @@ static uint32_t dma(Fixture *f, unsigned dir, uint64_t src, uint64_t dst,
     return reg_read(f, MPN_REG_DMA_STATUS);
 }
 
-static void test_dma(Fixture *f, gconstpointer data)
+static void test_dma(QmePciFixture *f, gconstpointer data)
 {
     enum { LEN = 256 * 1024 };
     g_autofree uint8_t *a = g_malloc(LEN);
@@ -508,7 +496,7 @@ static void test_dma(Fixture *f, gconstpointer data)
     g_assert_cmphex(back[LEN - 5], ==, 0);
 }
 
-static void test_dma_errors(Fixture *f, gconstpointer data)
+static void test_dma_errors(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     const uint32_t range = MPN_DMA_STATUS_ERR_RANGE_MASK;
@@ -573,7 +561,7 @@ static void test_dma_errors(Fixture *f, gconstpointer data)
 }
 
 /* Refused guest accesses have a defined result. */
-static void test_bad_access(Fixture *f, gconstpointer data)
+static void test_bad_access(QmePciFixture *f, gconstpointer data)
 {
     if (!f->dev) {
         return;
@@ -594,7 +582,7 @@ static void test_bad_access(Fixture *f, gconstpointer data)
  * hooks.  A split write runs the lower register first, so one writeq of
  * DMA_LEN and DMA_CMD starts a transfer of the length it wrote.
  */
-static void test_wide_access(Fixture *f, gconstpointer data)
+static void test_wide_access(QmePciFixture *f, gconstpointer data)
 {
     uint8_t a[64], back[64];
     uint32_t w[2] = { 0xdead, 0xdead };
@@ -658,7 +646,7 @@ static void test_wide_access(Fixture *f, gconstpointer data)
                             "bad access size"));
 }
 
-static void test_reset(Fixture *f, gconstpointer data)
+static void test_reset(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
 
@@ -697,10 +685,10 @@ static void mig_cleanup(const char *file)
     g_rmdir(dir);
 }
 
-static void test_migration_msix(Fixture *f, gconstpointer data)
+static void test_migration_msix(QmePciFixture *f, gconstpointer data)
 {
     g_autofree char *file = NULL;
-    Fixture dst = { 0 };
+    QmePciFixture dst = { 0 };
     uint8_t a[512], back[512];
 
     if (!f->dev) {
@@ -741,14 +729,14 @@ static void test_migration_msix(Fixture *f, gconstpointer data)
         reg_write(&dst, MPN_REG_DOORBELL, 3);
         g_assert_cmphex(msg(&dst, 3), ==, 0x103);
     }
-    teardown(&dst, NULL);
+    qme_pci_fixture_stop(&dst, NULL);
     mig_cleanup(file);
 }
 
-static void test_migration_msi(Fixture *f, gconstpointer data)
+static void test_migration_msi(QmePciFixture *f, gconstpointer data)
 {
     g_autofree char *file = NULL;
-    Fixture dst = { 0 };
+    QmePciFixture dst = { 0 };
 
     if (!f->dev) {
         return;     /* nothing made yet: nothing to remove */
@@ -773,7 +761,7 @@ static void test_migration_msi(Fixture *f, gconstpointer data)
         reg_write(&dst, MPN_REG_DOORBELL, 3);
         g_assert_cmphex(qme_qtest_readl(dst.qt, MSG_BASE), ==, 0x4323);
     }
-    teardown(&dst, NULL);
+    qme_pci_fixture_stop(&dst, NULL);
     mig_cleanup(file);
 }
 
@@ -812,7 +800,7 @@ int main(int argc, char **argv)
     g_test_set_nonfatal_assertions();
 
 #define ADD(path, fn, extra) \
-    g_test_add(path, Fixture, extra, setup, fn, teardown)
+    g_test_add(path, QmePciFixture, extra, setup, fn, qme_pci_fixture_stop)
     g_test_add_func("/minimal-pcie-nic/stage/basic", test_stage_basic);
     ADD("/minimal-pcie-nic/stage/mmio", test_stage_mmio, ",stage=mmio");
     ADD("/minimal-pcie-nic/stage/msi", test_stage_msi_layout, ",stage=msi");

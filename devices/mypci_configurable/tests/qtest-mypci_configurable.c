@@ -62,43 +62,18 @@
 #define INTX_GIC_BIT            (1u << (INTX_GIC_ID % 32))
 #define VCAP(off)               (MYCFG_VCAP_OFFSET + (off))
 
-typedef struct Fixture {
-    QmeQTest *qt;
-    QmePciDev *dev;
-} Fixture;
-
-static void setup(Fixture *f, gconstpointer data)
+static void setup(QmePciFixture *f, gconstpointer data)
 {
-    f->qt = qme_qtest_start("%s", data ? (const char *)data : REG_ARGS);
-    f->dev = f->qt ? qme_pci_find(f->qt, MYCFG_VENDOR_ID, MYCFG_DEVICE_ID, 0)
-                   : NULL;
+    qme_pci_fixture_start(f, MYCFG_VENDOR_ID, MYCFG_DEVICE_ID, "%s",
+                          data ? (const char *)data : REG_ARGS);
 }
 
-static void teardown(Fixture *f, gconstpointer data)
-{
-    g_free(f->dev);
-    qme_qtest_quit(f->qt);
-}
-
-static bool ready(Fixture *f, bool bars)
-{
-    g_assert_nonnull(f->qt);
-    g_assert_nonnull(f->dev);
-    if (!f->qt || !f->dev) {
-        return false;
-    }
-    if (bars) {
-        g_assert_true(qme_pci_assign_bars(f->dev));
-    }
-    return qme_qtest_ok(f->qt);
-}
-
-static uint32_t rd(Fixture *f, uint64_t off)
+static uint32_t rd(QmePciFixture *f, uint64_t off)
 {
     return qme_pci_bar_readl(f->dev, 0, off);
 }
 
-static void wr(Fixture *f, uint64_t off, uint32_t val)
+static void wr(QmePciFixture *f, uint64_t off, uint32_t val)
 {
     qme_pci_bar_writel(f->dev, 0, off, val);
 }
@@ -124,7 +99,7 @@ static bool has_gic(void)
 }
 
 /* Run a DMA transfer and return DMA_STATUS. */
-static uint32_t dma(Fixture *f, bool to_guest, uint64_t src, uint64_t dst,
+static uint32_t dma(QmePciFixture *f, bool to_guest, uint64_t src, uint64_t dst,
                     uint32_t len)
 {
     qme_pci_bar_writeq(f->dev, 0, MYCFG_REG_DMA_SRC, src);
@@ -135,11 +110,11 @@ static uint32_t dma(Fixture *f, bool to_guest, uint64_t src, uint64_t dst,
     return rd(f, MYCFG_REG_DMA_STATUS);
 }
 
-static void test_ids(Fixture *f, gconstpointer data)
+static void test_ids(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
 
-    if (!ready(f, false)) {
+    if (!qme_pci_fixture_ready(f, false)) {
         return;
     }
     g_assert_cmphex(d->devfn, ==, QME_PCI_DEVFN(SLOT, 0));
@@ -168,9 +143,9 @@ static void test_ids(Fixture *f, gconstpointer data)
     g_assert_false(qme_pci_bar_probe(d, 5));
 }
 
-static void test_bar2_size_prop(Fixture *f, gconstpointer data)
+static void test_bar2_size_prop(QmePciFixture *f, gconstpointer data)
 {
-    if (!ready(f, false)) {
+    if (!qme_pci_fixture_ready(f, false)) {
         return;
     }
     g_assert_true(qme_pci_bar_probe(f->dev, 2));
@@ -181,9 +156,9 @@ static void test_bar2_size_prop(Fixture *f, gconstpointer data)
                     MYCFG_VCAP_FEAT_BAR2_LOG2_SHIFT, ==, 20);
 }
 
-static void test_registers(Fixture *f, gconstpointer data)
+static void test_registers(QmePciFixture *f, gconstpointer data)
 {
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     g_assert_cmphex(rd(f, MYCFG_REG_VALUE), ==, 0x42);
@@ -245,12 +220,12 @@ static void test_registers(Fixture *f, gconstpointer data)
  * the monitor's "xp /2wx" (one 8-byte access) make them: composed from
  * the two registers, each with its own rules and hooks.
  */
-static void test_wide_access(Fixture *f, gconstpointer data)
+static void test_wide_access(QmePciFixture *f, gconstpointer data)
 {
     uint32_t w[2] = { 0xdead, 0xdead };
     uint64_t bar0;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     bar0 = qme_pci_bar_cpu_addr(f->dev, 0);
@@ -297,11 +272,11 @@ static void test_wide_access(Fixture *f, gconstpointer data)
                             "bad access size"));
 }
 
-static void test_default_reg(Fixture *f, gconstpointer data)
+static void test_default_reg(QmePciFixture *f, gconstpointer data)
 {
     g_autofree char *v = NULL;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     g_assert_cmphex(rd(f, MYCFG_REG_VALUE), ==, 0);
@@ -309,12 +284,12 @@ static void test_default_reg(Fixture *f, gconstpointer data)
     g_assert_cmpstr(v, ==, "0");
 }
 
-static void test_qom_value(Fixture *f, gconstpointer data)
+static void test_qom_value(QmePciFixture *f, gconstpointer data)
 {
     g_autofree char *v1 = NULL, *v2 = NULL, *v3 = NULL, *v4 = NULL;
     g_autofree char *r = NULL, *desc = NULL;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     v1 = qom_get(f->qt, "value");
@@ -388,7 +363,7 @@ static void bridge_to_bus1(QmeQTest *qt, uint32_t ids)
 }
 
 /* Behind a pcie-root-port: an Express v2 endpoint with 4 KiB config. */
-static void test_pcie(Fixture *f, gconstpointer data)
+static void test_pcie(QmePciFixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
     QmePciDev d = { .qt = qt, .bus = 1, .devfn = 0 };
@@ -424,11 +399,11 @@ static void test_pcie(Fixture *f, gconstpointer data)
 }
 
 /* On the root bus: conventional, 256 bytes of config, no Express cap. */
-static void test_conventional(Fixture *f, gconstpointer data)
+static void test_conventional(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
 
-    if (!ready(f, false)) {
+    if (!qme_pci_fixture_ready(f, false)) {
         return;
     }
     g_assert_cmphex(qme_pci_find_cap(d, PCI_CAP_ID_EXP), ==, 0);
@@ -440,7 +415,7 @@ static void test_conventional(Fixture *f, gconstpointer data)
 }
 
 /* Below a conventional PCI bridge: conventional too. */
-static void test_conventional_bridge(Fixture *f, gconstpointer data)
+static void test_conventional_bridge(QmePciFixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
     QmePciDev d = { .qt = qt, .bus = 1, .devfn = QME_PCI_DEVFN(1, 0) };
@@ -458,12 +433,12 @@ static void test_conventional_bridge(Fixture *f, gconstpointer data)
     g_assert_cmphex(qme_pci_config_readl(&d, 0x100), ==, 0xffffffff);
 }
 
-static void test_intx(Fixture *f, gconstpointer data)
+static void test_intx(QmePciFixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
     QmePciDev *d = f->dev;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     if (!qme_qtest_intercept_gic(qt)) {
@@ -536,12 +511,12 @@ static void test_intx(Fixture *f, gconstpointer data)
  * disabled while asserted keeps QEMU alive (it used to abort in
  * pcibus_reset(): found by the device storm, tests/storm).
  */
-static void test_intx_disable_byte(Fixture *f, gconstpointer data)
+static void test_intx_disable_byte(QmePciFixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
     QmePciDev *d = f->dev;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     g_assert_true(qme_qtest_intercept_gic(qt));
@@ -566,13 +541,13 @@ static void test_intx_disable_byte(Fixture *f, gconstpointer data)
     g_assert_false(qme_qtest_irq_level(qt, INTX_LINE));
 }
 
-static void test_msi(Fixture *f, gconstpointer data)
+static void test_msi(QmePciFixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
     QmePciDev *d = f->dev;
     uint16_t flags;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     flags = qme_pci_config_readw(d, MYCFG_MSI_CAP_OFFSET + 2);
@@ -621,9 +596,9 @@ static void test_msi(Fixture *f, gconstpointer data)
     g_assert_false(qme_qtest_irq_level(qt, INTX_LINE));
 }
 
-static void test_msi_off(Fixture *f, gconstpointer data)
+static void test_msi_off(QmePciFixture *f, gconstpointer data)
 {
-    if (!ready(f, false)) {
+    if (!qme_pci_fixture_ready(f, false)) {
         return;
     }
     g_assert_cmphex(qme_pci_find_cap(f->dev, PCI_CAP_ID_MSI), ==, 0);
@@ -635,13 +610,13 @@ static void test_msi_off(Fixture *f, gconstpointer data)
                     MYCFG_VCAP_OFFSET);
 }
 
-static void test_vendor_cap(Fixture *f, gconstpointer data)
+static void test_vendor_cap(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     QmeQTest *qt = f->qt;
     uint32_t features;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     g_assert_cmphex(qme_pci_find_cap(d, PCI_CAP_ID_VNDR), ==,
@@ -707,13 +682,13 @@ static void test_vendor_cap(Fixture *f, gconstpointer data)
     g_assert_cmphex(rd(f, MYCFG_REG_VERSION), ==, MYCFG_VERSION_1_0);
 }
 
-static void test_reserved_config(Fixture *f, gconstpointer data)
+static void test_reserved_config(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     const char *log;
     unsigned off;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     /* Every dword outside the header and capabilities: 0, write-proof. */
@@ -740,14 +715,14 @@ static void test_reserved_config(Fixture *f, gconstpointer data)
     g_assert_cmphex(rd(f, MYCFG_REG_VERSION), ==, MYCFG_VERSION_1_0);
 }
 
-static void test_bar2(Fixture *f, gconstpointer data)
+static void test_bar2(QmePciFixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
     uint8_t pattern[4096], back[4096];
     uint64_t base;
     int i;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     base = qme_pci_bar_cpu_addr(f->dev, 2);
@@ -775,7 +750,7 @@ static void test_bar2(Fixture *f, gconstpointer data)
                     0x0011223344556677ULL);
 }
 
-static void test_dma(Fixture *f, gconstpointer data)
+static void test_dma(QmePciFixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
     enum { LEN = 3 * MYCFG_DMA_CHUNK + 123, OFF = 0x1235 };
@@ -784,7 +759,7 @@ static void test_dma(Fixture *f, gconstpointer data)
     uint8_t zero[16] = { 0 };
     int i;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     for (i = 0; i < LEN; i++) {
@@ -826,7 +801,7 @@ static void test_dma(Fixture *f, gconstpointer data)
     g_assert_cmpmem(back, 256, pattern, 256);
 }
 
-static void test_dma_errors(Fixture *f, gconstpointer data)
+static void test_dma_errors(QmePciFixture *f, gconstpointer data)
 {
     QmeQTest *qt = f->qt;
     QmePciDev *d = f->dev;
@@ -835,7 +810,7 @@ static void test_dma_errors(Fixture *f, gconstpointer data)
     uint8_t canary[64], back[64];
     const char *log;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     memset(canary, 0x5c, sizeof(canary));
@@ -893,7 +868,7 @@ static void test_dma_errors(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(log, "failed (MemTxResult"));
 }
 
-static void test_migration(Fixture *f, gconstpointer data)
+static void test_migration(QmePciFixture *f, gconstpointer data)
 {
     g_autofree char *dir = NULL;
     g_autofree char *file = NULL;
@@ -903,7 +878,7 @@ static void test_migration(Fixture *f, gconstpointer data)
     QmePciDev *dd;
     int i;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     dir = g_dir_make_tmp("qme-mycfg-mig-XXXXXX", NULL);
@@ -937,7 +912,7 @@ static void test_migration(Fixture *f, gconstpointer data)
     dd = dst ? qme_pci_find(dst, MYCFG_VENDOR_ID, MYCFG_DEVICE_ID, 0) : NULL;
     g_assert_nonnull(dd);
     if (dd) {
-        Fixture g = { .qt = dst, .dev = dd };
+        QmePciFixture g = { .qt = dst, .dev = dd };
 
         /* Config space came along: BARs programmed, decoding on. */
         g_assert_true(qme_pci_bar_probe(dd, 0) && qme_pci_bar_probe(dd, 2));
@@ -1026,8 +1001,8 @@ static void test_bad_props(void)
 }
 
 #define ADD(name, fn, args) \
-    g_test_add("/mypci_configurable/" name, Fixture, args, setup, fn, \
-               teardown)
+    g_test_add("/mypci_configurable/" name, QmePciFixture, args, setup, fn, \
+               qme_pci_fixture_stop)
 
 int main(int argc, char **argv)
 {

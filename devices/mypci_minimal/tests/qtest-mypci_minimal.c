@@ -34,36 +34,11 @@
 #define PCI_SUBSYSTEM_ID        0x2e
 #define PCI_INTERRUPT_PIN       0x3d
 
-typedef struct Fixture {
-    QmeQTest *qt;
-    QmePciDev *dev;
-} Fixture;
-
 /* @data: more QEMU arguments, or NULL */
-static void setup(Fixture *f, gconstpointer data)
+static void setup(QmePciFixture *f, gconstpointer data)
 {
-    f->qt = qme_qtest_start(DEVICE_ARGS "%s", data ? (const char *)data : "");
-    f->dev = f->qt ? qme_pci_find(f->qt, MYPCI_VENDOR_ID, MYPCI_DEVICE_ID, 0)
-                   : NULL;
-}
-
-static void teardown(Fixture *f, gconstpointer data)
-{
-    g_free(f->dev);
-    qme_qtest_quit(f->qt);
-}
-
-static bool ready(Fixture *f, bool bars)
-{
-    g_assert_nonnull(f->qt);
-    g_assert_nonnull(f->dev);
-    if (!f->qt || !f->dev) {
-        return false;
-    }
-    if (bars) {
-        g_assert_true(qme_pci_assign_bars(f->dev));
-    }
-    return qme_qtest_ok(f->qt);
+    qme_pci_fixture_start(f, MYPCI_VENDOR_ID, MYPCI_DEVICE_ID, DEVICE_ARGS "%s",
+                          data ? (const char *)data : "");
 }
 
 /* The generated interface header says what seed 002 specifies. */
@@ -82,11 +57,11 @@ static void test_header_matches_spec(void)
     g_assert_cmphex(MYPCI_REGS_SPAN, <, MYPCI_BAR0_SIZE);
 }
 
-static void test_ids(Fixture *f, gconstpointer data)
+static void test_ids(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
 
-    if (!ready(f, false)) {
+    if (!qme_pci_fixture_ready(f, false)) {
         return;
     }
     g_assert_cmphex(qme_pci_config_readw(d, PCI_VENDOR_ID), ==,
@@ -113,13 +88,13 @@ static void test_ids(Fixture *f, gconstpointer data)
     g_assert_null(qme_pci_find(f->qt, MYPCI_VENDOR_ID, MYPCI_DEVICE_ID, 1));
 }
 
-static void test_bar_sizing(Fixture *f, gconstpointer data)
+static void test_bar_sizing(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     uint32_t v;
     int i;
 
-    if (!ready(f, false)) {
+    if (!qme_pci_fixture_ready(f, false)) {
         return;
     }
     /* By hand: all-ones in, size mask and type bits out. */
@@ -149,12 +124,12 @@ static void test_bar_sizing(Fixture *f, gconstpointer data)
     g_assert_cmphex(d->bar[0].addr & (MYPCI_BAR0_SIZE - 1), ==, 0);
 }
 
-static void test_register(Fixture *f, gconstpointer data)
+static void test_register(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     const uint64_t r = MYPCI_REG_VALUE;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     g_assert_cmphex(qme_pci_bar_readl(d, 0, r), ==, 0);     /* reset */
@@ -184,12 +159,12 @@ static void test_register(Fixture *f, gconstpointer data)
     g_assert_cmphex(qme_pci_bar_readl(d, 0, r), ==, 0xbeef5566);
 }
 
-static void test_unmapped(Fixture *f, gconstpointer data)
+static void test_unmapped(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     uint64_t off;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     qme_pci_bar_writel(d, 0, MYPCI_REG_VALUE, 0xcafef00d);
@@ -212,13 +187,13 @@ static void test_unmapped(Fixture *f, gconstpointer data)
  * dropped, a guest error names the span), whether a guest readq() or the
  * monitor's "xp /2wx" (one 8-byte access) does it.
  */
-static void test_wide_access(Fixture *f, gconstpointer data)
+static void test_wide_access(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     const uint64_t r = MYPCI_REG_VALUE;
     uint32_t w[2] = { 0xdead, 0xdead };
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     qme_pci_bar_writel(d, 0, r, 0x11223344);
@@ -243,12 +218,12 @@ static void test_wide_access(Fixture *f, gconstpointer data)
     g_assert_cmphex(w[0], ==, 0x11223344);
 }
 
-static void test_decode_disable(Fixture *f, gconstpointer data)
+static void test_decode_disable(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
     uint16_t cmd;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     qme_pci_bar_writel(d, 0, MYPCI_REG_VALUE, 0x600df00d);
@@ -262,11 +237,11 @@ static void test_decode_disable(Fixture *f, gconstpointer data)
     g_assert_cmphex(qme_pci_bar_readl(d, 0, MYPCI_REG_VALUE), ==, 0x600df00d);
 }
 
-static void test_system_reset(Fixture *f, gconstpointer data)
+static void test_system_reset(QmePciFixture *f, gconstpointer data)
 {
     QmePciDev *d = f->dev;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     qme_pci_bar_writel(d, 0, MYPCI_REG_VALUE, 0xa5a5a5a5);
@@ -280,14 +255,14 @@ static void test_system_reset(Fixture *f, gconstpointer data)
     g_assert_cmphex(qme_pci_bar_readl(d, 0, MYPCI_REG_VALUE), ==, 0);
 }
 
-static void test_migration(Fixture *f, gconstpointer data)
+static void test_migration(QmePciFixture *f, gconstpointer data)
 {
     g_autofree char *dir = NULL;
     g_autofree char *file = NULL;
     QmeQTest *dst;
     QmePciDev *dd = NULL;
 
-    if (!ready(f, true)) {
+    if (!qme_pci_fixture_ready(f, true)) {
         return;
     }
     dir = g_dir_make_tmp("qme-mypci-mig-XXXXXX", NULL);
@@ -348,7 +323,8 @@ int main(int argc, char **argv)
     g_test_add_func("/mypci_minimal/listed", test_listed);
     g_test_add_func("/mypci_minimal/bad-property", test_bad_property);
 #define ADD_ARGS(path, fn, args) \
-    g_test_add("/mypci_minimal/" path, Fixture, args, setup, fn, teardown)
+    g_test_add("/mypci_minimal/" path, QmePciFixture, args, setup, fn, \
+               qme_pci_fixture_stop)
 #define ADD(path, fn) ADD_ARGS(path, fn, NULL)
     ADD("pci/ids", test_ids);
     ADD("pci/bar-sizing", test_bar_sizing);

@@ -11,28 +11,15 @@
 
 #define PCI_CLASS_DEVICE 0x0a
 
-typedef struct Fixture {
-    QmeQTest *qt;
-    QmePciDev *dev;
-} Fixture;
-
-static void setup(Fixture *f, gconstpointer data)
+static void setup(QmePciFixture *f, gconstpointer data)
 {
-    f->qt = qme_qtest_start("-device @@NAME@@");
-    g_assert_nonnull(f->qt);
-    f->dev = qme_pci_find(f->qt, @@UPPER@@_VENDOR_ID, @@UPPER@@_DEVICE_ID, 0);
-    g_assert_nonnull(f->dev);
+    qme_pci_fixture_start(f, @@UPPER@@_VENDOR_ID, @@UPPER@@_DEVICE_ID,
+                          "-device @@NAME@@");
     /* No firmware runs under qtest: the harness places the BARs. */
-    g_assert_true(qme_pci_assign_bars(f->dev));
+    g_assert_true(qme_pci_fixture_ready(f, true));
 }
 
-static void teardown(Fixture *f, gconstpointer data)
-{
-    g_free(f->dev);
-    qme_qtest_quit(f->qt);
-}
-
-static void test_identity(Fixture *f, gconstpointer data)
+static void test_identity(QmePciFixture *f, gconstpointer data)
 {
     g_assert_cmphex(qme_pci_config_readw(f->dev, PCI_CLASS_DEVICE), ==,
                     @@UPPER@@_CLASS);
@@ -41,7 +28,7 @@ static void test_identity(Fixture *f, gconstpointer data)
                     @@MAGIC@@);
 }
 
-static void test_value(Fixture *f, gconstpointer data)
+static void test_value(QmePciFixture *f, gconstpointer data)
 {
     g_assert_cmphex(qme_pci_bar_readl(f->dev, 0, @@UPPER@@_REG_VALUE), ==, 0);
     qme_pci_bar_writel(f->dev, 0, @@UPPER@@_REG_VALUE, 0xcafe0042);
@@ -56,7 +43,7 @@ static void test_value(Fixture *f, gconstpointer data)
     g_assert_true(qme_qtest_ok(f->qt));
 }
 
-static void test_reset(Fixture *f, gconstpointer data)
+static void test_reset(QmePciFixture *f, gconstpointer data)
 {
     qme_pci_bar_writel(f->dev, 0, @@UPPER@@_REG_VALUE, 0x12345678);
     g_assert_true(qme_qtest_system_reset(f->qt));
@@ -68,9 +55,11 @@ static void test_reset(Fixture *f, gconstpointer data)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_test_add("/@@NAME@@/identity", Fixture, NULL, setup, test_identity,
-               teardown);
-    g_test_add("/@@NAME@@/value", Fixture, NULL, setup, test_value, teardown);
-    g_test_add("/@@NAME@@/reset", Fixture, NULL, setup, test_reset, teardown);
+    g_test_add("/@@NAME@@/identity", QmePciFixture, NULL, setup,
+               test_identity, qme_pci_fixture_stop);
+    g_test_add("/@@NAME@@/value", QmePciFixture, NULL, setup, test_value,
+               qme_pci_fixture_stop);
+    g_test_add("/@@NAME@@/reset", QmePciFixture, NULL, setup, test_reset,
+               qme_pci_fixture_stop);
     return g_test_run();
 }
