@@ -35,7 +35,6 @@ typedef struct TimerServer {
     QmeRegBlock blk;
     QmeSdServer *srv;
     bool raise_at_alarm;    /* QEMU raises the line at the alarm itself */
-    bool was_connected;
     FILE *time_log;
     unsigned slowdown;
     uint64_t synced;        /* guest time of the last lockstep sync */
@@ -154,11 +153,9 @@ static void on_sync(void *opaque, uint64_t vtime)
 
 static void on_connected(void *opaque, const char *peer)
 {
-    TimerServer *t = server_of(opaque);
-
+    (void)opaque;
     printf("Client connected from %s\n", peer);
     fflush(stdout);
-    t->was_connected = true;
 }
 
 static void on_disconnected(void *opaque, const char *why)
@@ -179,37 +176,24 @@ int main(int argc, char **argv)
         .model = { .now = timer_now, .arm = timer_arm,
                    .set_irq = timer_set_irq },
     };
-    const char *host = "127.0.0.1", *unix_path = NULL, *time_log = NULL;
-    int port = 7890, i;
-    bool quiet = false, once = false;
-    char addr[300], err[256];
+    QmeSdServerCli cli = { .host = "127.0.0.1", .port = 7890 };
+    const char *time_log = NULL;
+    char err[256];
     QmeSdServerOps ops = qme_sd_regblock_ops;
-    int rc = 1;
+    int rc = 1, i;
 
     for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--port") && i + 1 < argc) {
-            port = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--host") && i + 1 < argc) {
-            host = argv[++i];
-        } else if (!strcmp(argv[i], "--unix") && i + 1 < argc) {
-            unix_path = argv[++i];
+        if (qme_sd_server_cli_arg(&cli, argc, argv, &i)) {
+            continue;
         } else if (!strcmp(argv[i], "--time-log") && i + 1 < argc) {
             time_log = argv[++i];
         } else if (!strcmp(argv[i], "--slowdown") && i + 1 < argc) {
             t.slowdown = (unsigned)atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--once")) {
-            once = true;
-        } else if (!strcmp(argv[i], "--quiet")) {
-            quiet = true;
         } else {
-            break;
+            fprintf(stderr, "usage: %s " QME_SD_SERVER_CLI_USAGE
+                    " [--time-log FILE] [--slowdown N]\n", argv[0]);
+            return 2;
         }
-    }
-    if (i < argc) {
-        fprintf(stderr, "usage: %s [--port N] [--host ADDR] [--unix PATH] "
-                "[--once] [--quiet] [--time-log FILE] [--slowdown N]\n",
-                argv[0]);
-        return 2;
     }
     if (qme_regblock_init(&t.blk, sockdev_timer_regs, SDTIMER_NUM_REGS,
                           t.values, NULL, err, sizeof(err)) < 0) {
@@ -241,24 +225,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "sockdev-timer-server: out of memory\n");
         goto out;
     }
-    if (unix_path) {
-        snprintf(addr, sizeof(addr), "unix:%s", unix_path);
-    } else {
-        snprintf(addr, sizeof(addr), "tcp:%s:%d", host, port);
-    }
-    if (qme_sd_server_listen(t.srv, addr, err, sizeof(err)) < 0) {
+    if (qme_sd_server_cli_start(t.srv, &cli, err, sizeof(err)) < 0) {
         fprintf(stderr, "sockdev-timer-server: %s\n", err);
         goto out;
     }
-    if (quiet) {
-        qme_sd_server_set_log(t.srv, NULL);
-    }
-    if (qme_sd_server_stop_on_signals(t.srv) < 0) {
-        perror("sockdev-timer-server: signals");
-        goto out;
-    }
-    if (unix_path) {
-        printf("Timer server listening on %s\n", addr);
+    if (cli.unix_path) {
+        printf("Timer server listening on unix:%s\n", cli.unix_path);
     } else {
         printf("Timer server listening on port %d\n",
                qme_sd_server_port(t.srv));
@@ -266,11 +238,9 @@ int main(int argc, char **argv)
     printf("Waiting for QEMU connection...\n");
     fflush(stdout);
 
-    while (!qme_sd_server_stopped(t.srv) &&
-           !(once && t.was_connected && !qme_sd_server_connected(t.srv))) {
-        if (qme_sd_server_run_once(t.srv, 200) < 0) {
-            goto out;
-        }
+    if (qme_sd_server_cli_serve(t.srv, &cli) < 0) {
+        perror("sockdev-timer-server");
+        goto out;
     }
     rc = 0;
 out:

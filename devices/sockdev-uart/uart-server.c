@@ -26,7 +26,6 @@ typedef struct UartServer {
     SockdevUartModel model;
     uint64_t values[SDUART_NUM_REGS];
     QmeRegBlock blk;
-    bool was_connected;
 } UartServer;
 
 /* The model's sink: the seed's server printed to its stdout. */
@@ -39,13 +38,9 @@ static void uart_tx_stdout(SockdevUartModel *m, uint8_t ch)
 
 static void on_connected(void *opaque, const char *peer)
 {
-    QmeRegBlock *blk = opaque;
-    SockdevUartModel *model = blk->opaque;
-    UartServer *u = model->opaque;
-
+    (void)opaque;
     printf("Client connected from %s\n", peer);
     fflush(stdout);
-    u->was_connected = true;
 }
 
 static void on_disconnected(void *opaque, const char *why)
@@ -73,27 +68,16 @@ static const char *access_letters(QmeRegAccess a)
 int main(int argc, char **argv)
 {
     UartServer u = { .model = { .tx = uart_tx_stdout } };
-    const char *host = "127.0.0.1", *unix_path = NULL;
-    int port = 7890, i;
-    bool quiet = false, once = false;
-    char addr[300], err[256];
+    QmeSdServerCli cli = { .host = "127.0.0.1", .port = 7890 };
+    char err[256];
     QmeSdServerOps ops = qme_sd_regblock_ops;
     QmeSdServer *srv;
+    int i;
 
     for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--port") && i + 1 < argc) {
-            port = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--host") && i + 1 < argc) {
-            host = argv[++i];
-        } else if (!strcmp(argv[i], "--unix") && i + 1 < argc) {
-            unix_path = argv[++i];
-        } else if (!strcmp(argv[i], "--once")) {
-            once = true;
-        } else if (!strcmp(argv[i], "--quiet")) {
-            quiet = true;
-        } else {
-            fprintf(stderr, "usage: %s [--port N] [--host ADDR] "
-                    "[--unix PATH] [--once] [--quiet]\n", argv[0]);
+        if (!qme_sd_server_cli_arg(&cli, argc, argv, &i)) {
+            fprintf(stderr, "usage: %s " QME_SD_SERVER_CLI_USAGE "\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -108,31 +92,17 @@ int main(int argc, char **argv)
     ops.connected = on_connected;
     ops.disconnected = on_disconnected;
     srv = qme_sd_server_new(&ops, &u.blk, UART_WINDOW, QME_SD_CAP_STATE);
-    if (unix_path) {
-        snprintf(addr, sizeof(addr), "unix:%s", unix_path);
-    } else {
-        snprintf(addr, sizeof(addr), "tcp:%s:%d", host, port);
-    }
     if (!srv) {
         fprintf(stderr, "sockdev-uart-server: out of memory\n");
         return 1;
     }
-    if (qme_sd_server_listen(srv, addr, err, sizeof(err)) < 0) {
+    if (qme_sd_server_cli_start(srv, &cli, err, sizeof(err)) < 0) {
         fprintf(stderr, "sockdev-uart-server: %s\n", err);
         qme_sd_server_free(srv);
         return 1;
     }
-    if (quiet) {
-        qme_sd_server_set_log(srv, NULL);
-    }
-    if (qme_sd_server_stop_on_signals(srv) < 0) {
-        perror("sockdev-uart-server: signals");
-        qme_sd_server_free(srv);
-        return 1;
-    }
-
-    if (unix_path) {
-        printf("MMIO Device Server listening on %s\n", addr);
+    if (cli.unix_path) {
+        printf("MMIO Device Server listening on unix:%s\n", cli.unix_path);
     } else {
         printf("MMIO Device Server listening on port %d\n",
                qme_sd_server_port(srv));
@@ -147,12 +117,10 @@ int main(int argc, char **argv)
     printf("Waiting for QEMU connection...\n");
     fflush(stdout);
 
-    while (!qme_sd_server_stopped(srv) &&
-           !(once && u.was_connected && !qme_sd_server_connected(srv))) {
-        if (qme_sd_server_run_once(srv, 200) < 0) {
-            break;
-        }
+    i = qme_sd_server_cli_serve(srv, &cli);
+    if (i < 0) {
+        perror("sockdev-uart-server");
     }
     qme_sd_server_free(srv);
-    return 0;
+    return i < 0;
 }

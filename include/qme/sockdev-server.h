@@ -168,6 +168,40 @@ int qme_sd_server_dispatch(QmeSdServer *srv, const struct pollfd *fds, int n);
 int qme_sd_server_run_once(QmeSdServer *srv, int timeout_ms);
 
 /*
+ * Stand-alone servers: the command line the reference servers share and
+ * their main loop, so a new server only adds its own options.
+ */
+typedef struct QmeSdServerCli {
+    const char *host;       /* --host ADDR (set the default: 127.0.0.1) */
+    const char *unix_path;  /* --unix PATH: a UNIX socket instead of TCP */
+    int port;               /* --port N (set the default) */
+    bool once;              /* --once: exit once the first client left */
+    bool quiet;             /* --quiet: no diagnostics */
+} QmeSdServerCli;
+
+#define QME_SD_SERVER_CLI_USAGE \
+    "[--port N] [--host ADDR] [--unix PATH] [--once] [--quiet]"
+
+/*
+ * If argv[*i] is one of those options (with its value), take it: returns
+ * true with *i on its last word; false otherwise.
+ */
+bool qme_sd_server_cli_arg(QmeSdServerCli *cli, int argc, char **argv,
+                           int *i);
+/*
+ * Listen where @cli says (qme_sd_server_listen()), mute the log if
+ * quiet, stop on SIGINT and SIGTERM.  Returns 0, or -1 with errno and
+ * @err set.
+ */
+int qme_sd_server_cli_start(QmeSdServer *srv, const QmeSdServerCli *cli,
+                            char *err, size_t errlen);
+/*
+ * Serve until a signal, or with --once until the first client has gone.
+ * Returns 0, or -1 with errno set (qme_sd_server_run_once() failed).
+ */
+int qme_sd_server_cli_serve(QmeSdServer *srv, const QmeSdServerCli *cli);
+
+/*
  * Return whether a client is connected, its protocol, and (v1) the
  * capabilities agreed with it; they cannot fail.
  */

@@ -72,6 +72,7 @@ struct QmeSdServer {
     QmeSdShmMap map;        /* map.shm NULL: socket transport */
     uint32_t shm_head;      /* shm->head when we last looked */
     uint32_t shm_wait_n;    /* shm->wait_n read with it */
+    bool had_client;        /* a client was accepted (for --once) */
     int rx_fds[3];          /* descriptors received, for SHM_SETUP */
     uint64_t vtime;         /* guest clock of the latest request, or 0 */
     int rx_nfds;
@@ -386,6 +387,7 @@ static void accept_client(QmeSdServer *srv)
         snprintf(peer, sizeof(peer), "'%s'", srv->unix_path);
     }
     srv->cfd = fd;
+    srv->had_client = true;
     srv->rx_len = 0;
     srv->proto = QME_SD_PROTO_NONE;
     if (srv->ops->connected) {
@@ -1123,6 +1125,63 @@ int qme_sd_server_run_once(QmeSdServer *srv, int timeout_ms)
     }
     /* Also with nothing ready: it ends the sleep QEMU may kick. */
     return qme_sd_server_dispatch(srv, fds, n);
+}
+
+bool qme_sd_server_cli_arg(QmeSdServerCli *cli, int argc, char **argv,
+                           int *i)
+{
+    const char *opt = argv[*i];
+    bool has_value = *i + 1 < argc;
+
+    if (!strcmp(opt, "--port") && has_value) {
+        cli->port = atoi(argv[++*i]);
+    } else if (!strcmp(opt, "--host") && has_value) {
+        cli->host = argv[++*i];
+    } else if (!strcmp(opt, "--unix") && has_value) {
+        cli->unix_path = argv[++*i];
+    } else if (!strcmp(opt, "--once")) {
+        cli->once = true;
+    } else if (!strcmp(opt, "--quiet")) {
+        cli->quiet = true;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+int qme_sd_server_cli_start(QmeSdServer *srv, const QmeSdServerCli *cli,
+                            char *err, size_t errlen)
+{
+    char addr[300];
+
+    if (cli->unix_path) {
+        snprintf(addr, sizeof(addr), "unix:%s", cli->unix_path);
+    } else {
+        snprintf(addr, sizeof(addr), "tcp:%s:%d",
+                 cli->host ? cli->host : "127.0.0.1", cli->port);
+    }
+    if (qme_sd_server_listen(srv, addr, err, errlen) < 0) {
+        return -1;
+    }
+    if (cli->quiet) {
+        qme_sd_server_set_log(srv, NULL);
+    }
+    if (qme_sd_server_stop_on_signals(srv) < 0) {
+        snprintf(err, errlen, "signals: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int qme_sd_server_cli_serve(QmeSdServer *srv, const QmeSdServerCli *cli)
+{
+    while (!qme_sd_server_stopped(srv) &&
+           !(cli->once && srv->had_client && srv->cfd < 0)) {
+        if (qme_sd_server_run_once(srv, 200) < 0) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int qme_sd_server_set_irq(QmeSdServer *srv, unsigned line, bool level)
