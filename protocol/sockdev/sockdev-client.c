@@ -162,6 +162,49 @@ bool qme_sd_client_shm(const QmeSdClient *cl)
     return cl->map.shm != NULL;
 }
 
+/* The earliest armed event, or NULL. */
+static QmeSdEvent *next_event(QmeSdClient *cl)
+{
+    QmeSdEvent *next = NULL;
+    unsigned i;
+
+    for (i = 0; i < QME_SD_MAX_EVENTS; i++) {
+        if (cl->events[i].action &&
+            (!next || cl->events[i].vtime < next->vtime)) {
+            next = &cl->events[i];
+        }
+    }
+    return next;
+}
+
+/* Ask the event loop for a tick at the next event or lockstep sync. */
+static void arm_timer(QmeSdClient *cl)
+{
+    QmeSdEvent *ev = next_event(cl);
+    uint64_t when = ev ? ev->vtime : 0;
+    unsigned i;
+
+    cl->armed = 0;
+    for (i = 0; i < QME_SD_MAX_EVENTS; i++) {
+        cl->armed += !!cl->events[i].action;
+    }
+    if (cl->quantum && cl->version >= 2 &&
+        (!when || cl->synced + cl->quantum < when)) {
+        when = cl->synced + cl->quantum;
+    }
+    if (cl->ops->timer) {
+        /* An event at time 0 is due at once: 1 is as good and not "none". */
+        cl->ops->timer(cl->opaque, when ? when : (ev ? 1 : 0));
+    }
+}
+
+/* Forget the server's timed events (reset, a lost server). */
+static void drop_events(QmeSdClient *cl)
+{
+    memset(cl->events, 0, sizeof(cl->events));
+    arm_timer(cl);
+}
+
 /* The only place that closes the socket; nothing else holds it open. */
 static void client_close(QmeSdClient *cl)
 {
@@ -182,11 +225,7 @@ static void client_close(QmeSdClient *cl)
     cl->caps = 0;
     cl->version = 0;
     /* The server's events and lockstep go with it. */
-    memset(cl->events, 0, sizeof(cl->events));
-    cl->armed = 0;
-    if (cl->ops->timer) {
-        cl->ops->timer(cl->opaque, 0);
-    }
+    drop_events(cl);
 }
 
 static void lose(QmeSdClient *cl, const char *why, int error)
@@ -387,42 +426,6 @@ static void serve_dma(QmeSdClient *cl, const QmeSdMsg *m, int64_t deadline)
     }
     if (queue(cl, &r, deadline)) {
         flush_tx(cl, deadline);
-    }
-}
-
-/* The earliest armed event, or NULL. */
-static QmeSdEvent *next_event(QmeSdClient *cl)
-{
-    QmeSdEvent *next = NULL;
-    unsigned i;
-
-    for (i = 0; i < QME_SD_MAX_EVENTS; i++) {
-        if (cl->events[i].action &&
-            (!next || cl->events[i].vtime < next->vtime)) {
-            next = &cl->events[i];
-        }
-    }
-    return next;
-}
-
-/* Ask the event loop for a tick at the next event or lockstep sync. */
-static void arm_timer(QmeSdClient *cl)
-{
-    QmeSdEvent *ev = next_event(cl);
-    uint64_t when = ev ? ev->vtime : 0;
-    unsigned i;
-
-    cl->armed = 0;
-    for (i = 0; i < QME_SD_MAX_EVENTS; i++) {
-        cl->armed += !!cl->events[i].action;
-    }
-    if (cl->quantum && cl->version >= 2 &&
-        (!when || cl->synced + cl->quantum < when)) {
-        when = cl->synced + cl->quantum;
-    }
-    if (cl->ops->timer) {
-        /* An event at time 0 is due at once: 1 is as good and not "none". */
-        cl->ops->timer(cl->opaque, when ? when : (ev ? 1 : 0));
     }
 }
 
@@ -687,12 +690,13 @@ static bool shm_pending(QmeSdClient *cl, uint32_t *pending)
 }
 
 /*
- * Make the queued requests visible; kick the server if it sleeps.
- * @waited: the last one is a request QEMU waits for, to be copied into
- * the index's cache line (wait_req), which the server then reads as it
- * learns of the request: one line transfer instead of two.
+ * Make the queued requests visible to a server that polls.  @waited: the
+ * last one is a request QEMU waits for, to be copied into the index's
+ * cache line (wait_req), which the server then reads as it learns of the
+ * request: one line transfer instead of two.  @seq_cst: ordered against
+ * a later load of srv_sleeping (shm_publish()).
  */
-static void shm_publish(QmeSdClient *cl, bool waited)
+static void shm_expose(QmeSdClient *cl, bool waited, bool seq_cst)
 {
     QmeSdShm *shm = cl->map.shm;
 
@@ -708,9 +712,19 @@ static void shm_publish(QmeSdClient *cl, bool waited)
     }
     __atomic_store_n(&shm->wait_n, cl->shm_head - waited, __ATOMIC_RELAXED);
     cl->shm_published = cl->shm_head;
+    if (seq_cst) {
+        __atomic_store_n(&shm->head, cl->shm_head, __ATOMIC_SEQ_CST);
+    } else {
+        __atomic_store_n(&shm->head, cl->shm_head, __ATOMIC_RELEASE);
+    }
+}
+
+/* Make the queued requests visible; kick the server if it sleeps. */
+static void shm_publish(QmeSdClient *cl, bool waited)
+{
     /* Sequentially consistent, as the server's sleep: one sees the other. */
-    __atomic_store_n(&shm->head, cl->shm_head, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&shm->srv_sleeping, __ATOMIC_SEQ_CST)) {
+    shm_expose(cl, waited, true);
+    if (__atomic_load_n(&cl->map.shm->srv_sleeping, __ATOMIC_SEQ_CST)) {
         qme_sd_shm_kick(&cl->map);
     }
 }
@@ -914,9 +928,7 @@ static int shm_post(QmeSdClient *cl, uint8_t type, uint32_t addr,
          * sleeps (on the vCPU's CPU, say): a context switch per batch
          * would cost more than the batch.  The flush wakes it.
          */
-        cl->shm_published = cl->shm_head;
-        __atomic_store_n(&cl->map.shm->wait_n, cl->shm_head, __ATOMIC_RELAXED);
-        __atomic_store_n(&cl->map.shm->head, cl->shm_head, __ATOMIC_RELEASE);
+        shm_expose(cl, false, false);
     }
     if (!cl->shm_kicked && cl->ops->kick) {
         cl->shm_kicked = true;
@@ -1279,8 +1291,7 @@ int qme_sd_client_reset(QmeSdClient *cl)
         return failed(cl);
     }
     /* The server forgets the events it asked for, and so do we. */
-    memset(cl->events, 0, sizeof(cl->events));
-    arm_timer(cl);
+    drop_events(cl);
     if (cl->map.shm) {
         return shm_post(cl, QME_SD_RESET, 0, 0, 0);
     }
