@@ -176,7 +176,7 @@ int main(int argc, char **argv)
         .model = { .now = timer_now, .arm = timer_arm,
                    .set_irq = timer_set_irq },
     };
-    QmeSdServerCli cli = { .host = "127.0.0.1", .port = 7890 };
+    QmeSdServerCli cli = { .port = 7890 };
     const char *time_log = NULL;
     char err[256];
     QmeSdServerOps ops = qme_sd_regblock_ops;

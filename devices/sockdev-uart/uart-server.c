@@ -68,7 +68,7 @@ static const char *access_letters(QmeRegAccess a)
 int main(int argc, char **argv)
 {
     UartServer u = { .model = { .tx = uart_tx_stdout } };
-    QmeSdServerCli cli = { .host = "127.0.0.1", .port = 7890 };
+    QmeSdServerCli cli = { .port = 7890 };
     char err[256];
     QmeSdServerOps ops = qme_sd_regblock_ops;
     QmeSdServer *srv;

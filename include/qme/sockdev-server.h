@@ -172,7 +172,7 @@ int qme_sd_server_run_once(QmeSdServer *srv, int timeout_ms);
  * their main loop, so a new server only adds its own options.
  */
 typedef struct QmeSdServerCli {
-    const char *host;       /* --host ADDR (set the default: 127.0.0.1) */
+    const char *host;       /* --host ADDR (NULL: 127.0.0.1) */
     const char *unix_path;  /* --unix PATH: a UNIX socket instead of TCP */
     int port;               /* --port N (set the default) */
     bool once;              /* --once: exit once the first client left */
